@@ -1,0 +1,235 @@
+"""The suggest HTTP API (FastAPI): what ticket tools and help-center widgets call.
+
+Security rules, enforced here and tested as properties:
+- with `KBTOOL_API_TOKEN` set, every call but /healthz needs `Authorization: Bearer <token>`;
+- internal content (internal audience, runbooks) is returned *only* to a caller with a
+  valid token, whatever the request asks; drafts, in-review and retired never;
+- errors are JSON with a stable shape and never echo ticket text; bodies over
+  MAX_BODY bytes are refused before they are read in full.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import __version__
+from .config import Config, load_config
+from .index import IndexProblem
+from .suggest import EngineHolder, Ticket
+
+MAX_BODY = 256 * 1024
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class SuggestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject: str = Field("", max_length=2_000, description="Ticket subject.")
+    body: str = Field("", max_length=200_000, description="Ticket body, plain text or HTML.")
+    product: str | None = Field(None, max_length=100, description="Product area, if known; boosts matching articles.")
+    audience: Literal["public", "internal"] = Field(
+        "public", description="'internal' includes internal articles and runbooks; needs a valid token.")
+    limit: int = Field(5, ge=1, le=20, description="Most suggestions to return.")
+
+
+class Why(BaseModel):
+    error_codes: list[str] = []
+    terms: dict[str, list[str]] = {}
+    product: str | None = None
+    replaces: str | None = None
+
+
+class SuggestionOut(BaseModel):
+    id: str
+    title: str
+    url: str | None
+    score: float
+    confidence: Literal["high", "medium", "low"]
+    snippet: str
+    why: Why
+
+
+class SuggestResponse(BaseModel):
+    suggestions: list[SuggestionOut]
+    reason: str | None = Field(None, description="Why nothing was suggested, when the list is empty.")
+    error_codes: list[str] = Field([], description="Error signatures found in the ticket.")
+    semantic: bool = Field(False, description="Whether semantic matching took part.")
+
+
+class ArticleOut(BaseModel):
+    id: str
+    title: str
+    type: str
+    status: str
+    audience: str
+    product: str | None
+    summary: str
+    url: str | None
+    error_codes: list[str]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    documents: int
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or invalid bearer token (when the server requires one)."},
+    403: {"model": ErrorBody, "description": "Internal results asked for without a valid token."},
+    413: {"model": ErrorBody, "description": f"Request body over {MAX_BODY // 1024} KiB."},
+    415: {"model": ErrorBody, "description": "Content type is not application/json."},
+    422: {"model": ErrorBody, "description": "Malformed JSON, or fields of the wrong type or out of range."},
+    503: {"model": ErrorBody, "description": "No usable index yet; run `kbtool index`."},
+}
+
+
+class _BodyGuard:
+    """ASGI middleware: refuse wrong content types and oversized bodies before parsing.
+
+    Counts streamed bytes too, so a chunked upload without Content-Length cannot get
+    past the limit.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            await _error(415, "unsupported_media_type", "send the ticket as application/json")(scope, receive, send)
+            return
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            await _error(413, "too_large", f"request body over {MAX_BODY // 1024} KiB")(scope, receive, send)
+            return
+        seen = 0
+        too_big = False
+
+        async def limited() -> dict[str, Any]:
+            nonlocal seen, too_big
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > MAX_BODY:
+                    too_big = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return msg
+
+        started = False
+
+        async def guarded_send(msg: dict[str, Any]) -> None:
+            nonlocal started
+            if too_big:
+                if not started:
+                    started = True
+                    await _error(413, "too_large", f"request body over {MAX_BODY // 1024} KiB")(scope, receive, send)
+                return
+            started = started or msg["type"] == "http.response.start"
+            await send(msg)
+
+        await self.app(scope, limited, guarded_send)
+
+
+def create_app(config: Config, token: str | None = None) -> FastAPI:
+    """The API over `config`'s index. `token` (else $KBTOOL_API_TOKEN) turns auth on."""
+    token = (os.environ.get("KBTOOL_API_TOKEN") if token is None else token) or None
+    holder = EngineHolder(config)
+    app = FastAPI(title="kbtool suggest API", version=__version__,
+                  description="Ticket text in, ranked knowledge-base articles out, with the evidence for each.")
+    app.add_middleware(_BodyGuard)
+
+    def authorized(request: Request) -> bool:
+        """True for a caller with the valid token; raises 401 when a token is required."""
+        if token is None:
+            return False
+        got = request.headers.get("authorization", "")
+        scheme, _, value = got.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+            raise StarletteHTTPException(401, "a valid bearer token is required")
+        return True
+
+    def engine() -> Any:
+        try:
+            return holder.get()
+        except IndexProblem as e:
+            raise StarletteHTTPException(503, str(e)) from None
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                 413: "too_large", 415: "unsupported_media_type", 503: "unavailable"}
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors()[:5]:  # messages name fields, never echo the submitted text
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+            parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+        return _error(422, "invalid_request", "; ".join(parts))
+
+    @app.post("/v1/suggest", response_model=SuggestResponse, responses=ERRORS, summary="Suggest articles for a ticket")
+    def suggest(req: SuggestRequest, is_authorized: bool = Depends(authorized)) -> Any:
+        if req.audience == "internal" and not is_authorized:
+            raise StarletteHTTPException(403, "internal results need a valid bearer token")
+        if not (req.subject.strip() or req.body.strip()):
+            return SuggestResponse(suggestions=[], reason="the ticket is empty")
+        result = engine().suggest(Ticket(req.subject, req.body, req.product, req.audience, req.limit))
+        return result.to_dict()
+
+    @app.get("/v1/articles/{article_id}", response_model=ArticleOut,
+             responses={**ERRORS, 404: {"model": ErrorBody, "description": "No such article for this caller."}},
+             summary="An article's metadata")
+    def article(article_id: str, is_authorized: bool = Depends(authorized)) -> Any:
+        eng = engine()
+        i = eng.index_of.get(article_id)
+        # Public callers learn nothing about non-public ids: the same 404 as a missing one.
+        if i is None or not (eng.public[i] if not is_authorized else eng.live[i]):
+            raise StarletteHTTPException(404, "no such article")
+        d = eng.docs[i]
+        return ArticleOut(id=d["id"], title=d["title"], type=d["type"], status=d["status"], audience=d["audience"],
+                          product=d.get("product") or None, summary=d["summary"],
+                          url=eng.url(d["id"]) if eng.public[i] else None, error_codes=list(d.get("error_codes") or []))
+
+    @app.get("/healthz", response_model=Health, responses={503: ERRORS[503]}, summary="Liveness and index status")
+    def healthz() -> Any:
+        return Health(status="ok", version=__version__, documents=len(engine().docs))
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn factory for `kbtool serve` workers: configuration comes from the environment."""
+    kb = os.environ.get("KBTOOL_KB")
+    cfg = load_config(kb=Path(kb) if kb else None)
+    if os.environ.get("KBTOOL_INDEX_DIR"):
+        cfg.index_dir = Path(os.environ["KBTOOL_INDEX_DIR"])
+    if os.environ.get("KBTOOL_SITE_URL"):
+        cfg.site_url = os.environ["KBTOOL_SITE_URL"]
+    return create_app(cfg)

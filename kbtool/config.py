@@ -1,0 +1,211 @@
+"""Project configuration: one validated `Config`, read once, up front.
+
+Read from `[tool.kbtool]` in `pyproject.toml`, or from `kbtool.toml` (top-level
+keys) in the working directory or the nearest parent. Every value is checked before
+any command runs, MkDocs-style, so a typo fails fast with the key named instead of
+surfacing later as odd behaviour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TYPES = ("howto", "troubleshooting", "known-issue", "faq", "reference", "runbook")
+STATUSES = ("draft", "in-review", "published", "retired")
+AUDIENCES = ("public", "internal")
+
+# Required `##` sections per article type (the KCS shape). An entry "A|B" is satisfied
+# by either heading. Teams override this in config under [tool.kbtool.sections].
+DEFAULT_SECTIONS: dict[str, list[str]] = {
+    "troubleshooting": ["Symptoms", "Cause", "Resolution"],
+    "known-issue": ["Symptoms", "Cause", "Workaround", "Status"],
+    "howto": ["Steps"],
+    "faq": [],
+    "reference": [],
+    "runbook": ["When to use", "Prerequisites", "Steps", "Verification", "Escalation|Rollback"],
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix; the CLI turns it into exit code 2."""
+
+
+@dataclass
+class LintConfig:
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+    per_path_ignores: dict[str, list[str]] = field(default_factory=dict)
+    email_allowlist: list[str] = field(default_factory=lambda: ["example.com", "example.org", "example.net"])
+    review_warn_days: int = 14
+    max_title: int = 90
+    max_summary: int = 240
+    duplicate_threshold: float = 0.8
+
+
+@dataclass
+class Config:
+    root: Path
+    kb: Path
+    index_dir: Path
+    site_dir: Path
+    mkdocs_yml: Path
+    site_url: str = "https://help.example.com/"
+    review_every: int = 365
+    sections: dict[str, list[str]] = field(default_factory=lambda: {t: list(h) for t, h in DEFAULT_SECTIONS.items()})
+    lint: LintConfig = field(default_factory=LintConfig)
+    source: Path | None = None
+
+    @property
+    def articles_dir(self) -> Path:
+        return self.kb / "articles"
+
+    @property
+    def runbooks_dir(self) -> Path:
+        return self.kb / "runbooks"
+
+
+_TOP_KEYS = {"kb", "index_dir", "site_dir", "mkdocs_yml", "site_url", "review_every", "sections", "lint"}
+_LINT_KEYS = {
+    "select", "ignore", "severity", "per_path_ignores", "email_allowlist",
+    "review_warn_days", "max_title", "max_summary", "duplicate_threshold",
+}
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest `kbtool.toml`, or `pyproject.toml` with a [tool.kbtool] table."""
+    for d in [start, *start.parents]:
+        kt = d / "kbtool.toml"
+        if kt.is_file():
+            return kt
+        pp = d / "pyproject.toml"
+        if pp.is_file():
+            try:
+                text = pp.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            try:
+                data = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
+                if "tool.kbtool" in text:  # ours but broken: report it, never fall back to defaults
+                    return pp
+                continue
+            tool = data.get("tool")
+            if isinstance(tool, dict) and "kbtool" in tool:
+                return pp
+    return None
+
+
+def _read_table(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read: {e}") from None
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("kbtool", {})
+        return _expect(f"{path} [tool.kbtool]", table, dict, "a table")
+    return data
+
+
+def _expect(where: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        raise ConfigError(f"{where}: expected {what}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _str_list(where: str, value: Any) -> list[str]:
+    _expect(where, value, list, "a list of strings")
+    for v in value:
+        _expect(where, v, str, "a list of strings")
+    return list(value)
+
+
+def _parse_lint(src: str, table: dict[str, Any]) -> LintConfig:
+    lc = LintConfig()
+    _expect(f"{src} [lint]", table, dict, "a table")
+    for key, value in table.items():
+        where = f"{src} lint.{key}"
+        if key not in _LINT_KEYS:
+            raise ConfigError(f"{src}: unknown key lint.{key!r} (known: {', '.join(sorted(_LINT_KEYS))})")
+        if key in ("select", "ignore", "email_allowlist"):
+            setattr(lc, key, _str_list(where, value))
+        elif key == "severity":
+            _expect(where, value, dict, "a table of CODE = 'error'|'warning'|'off'")
+            for code, sev in value.items():
+                if sev not in ("error", "warning", "off"):
+                    raise ConfigError(f"{where}.{code}: expected 'error', 'warning' or 'off', got {sev!r}")
+            lc.severity = dict(value)
+        elif key == "per_path_ignores":
+            _expect(where, value, dict, "a table of GLOB = [CODES]")
+            lc.per_path_ignores = {g: _str_list(f"{where}.{g}", v) for g, v in value.items()}
+        elif key == "duplicate_threshold":
+            _expect(where, value, (int, float), "a number between 0 and 1")
+            if not 0 < value <= 1:
+                raise ConfigError(f"{where}: expected a number in (0, 1], got {value!r}")
+            lc.duplicate_threshold = float(value)
+        else:
+            _expect(where, value, int, "a whole number")
+            if value < 0:
+                raise ConfigError(f"{where}: expected a non-negative number, got {value}")
+            setattr(lc, key, value)
+    return lc
+
+
+def load_config(cwd: Path | None = None, kb: Path | None = None) -> Config:
+    """Find, read and validate the configuration; `kb` overrides the configured KB dir.
+
+    Relative paths in the file are relative to the file's folder, so commands behave
+    the same from any subdirectory of the project.
+    """
+    cwd = (cwd or Path.cwd()).resolve()
+    source = find_config_file(cwd)
+    table: dict[str, Any] = _read_table(source) if source else {}
+    root = source.parent if source else cwd
+    src = str(source) if source else "defaults"
+
+    unknown = set(table) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(f"{src}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(_TOP_KEYS))})")
+
+    def path_of(key: str, default: str) -> Path:
+        value = _expect(f"{src} {key}", table.get(key, default), str, "a path string")
+        return (root / value).resolve()
+
+    cfg = Config(
+        root=root,
+        kb=path_of("kb", "kb"),
+        index_dir=path_of("index_dir", ".kbtool/index"),
+        site_dir=path_of("site_dir", "site"),
+        mkdocs_yml=path_of("mkdocs_yml", "mkdocs.yml"),
+        source=source,
+    )
+    if "site_url" in table:
+        cfg.site_url = _expect(f"{src} site_url", table["site_url"], str, "a URL string")
+        if not cfg.site_url.startswith(("http://", "https://", "/")):
+            raise ConfigError(f"{src} site_url: expected an http(s) URL or a path, got {cfg.site_url!r}")
+    if not cfg.site_url.endswith("/"):
+        cfg.site_url += "/"
+    if "review_every" in table:
+        cfg.review_every = _expect(f"{src} review_every", table["review_every"], int, "a number of days")
+        if cfg.review_every <= 0:
+            raise ConfigError(f"{src} review_every: expected a positive number of days, got {cfg.review_every}")
+    if "sections" in table:
+        sections = _expect(f"{src} sections", table["sections"], dict, "a table of TYPE = [headings]")
+        for t, heads in sections.items():
+            if t not in TYPES:
+                raise ConfigError(f"{src} sections.{t}: unknown article type (known: {', '.join(TYPES)})")
+            cfg.sections[t] = _str_list(f"{src} sections.{t}", heads)
+    if "lint" in table:
+        cfg.lint = _parse_lint(src, table["lint"])
+    if kb is not None and (cwd / kb).resolve() != cfg.kb:
+        cfg.kb = (cwd / kb).resolve()  # a relative `kb` is relative to `cwd` (default: the process cwd)
+        if "index_dir" not in table:  # another KB gets its own index, never the project's
+            digest = hashlib.sha1(str(cfg.kb).encode()).hexdigest()[:10]
+            cfg.index_dir = (root / ".kbtool" / f"index-{cfg.kb.name}-{digest}").resolve()
+    return cfg

@@ -1,0 +1,620 @@
+"""The content model: KB files in, typed `Article`s and located `Diagnostic`s out.
+
+Every other module (lint, index, suggest, site, api) reads the KB through `load_kb`,
+so there is exactly one interpretation of a file. Loading is strict — every problem
+becomes a diagnostic with file and line — but never stops at one bad file.
+
+python-frontmatter does the splitting; its YAML step gets our own safe loader because
+the stock one fails silently in ways that matter for a KB: YAML 1.1 reads `NO`/`on`
+as booleans and turns dates into `datetime.date` (or raises on `2024-02-30`). Ours
+follows YAML 1.2's core schema for booleans, keeps dates as strings for us to
+validate with a located message, and records the line of every key.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import html
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any, Iterator
+
+import markdown
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+from markdown.extensions.toc import slugify, unique
+from markdown.extensions.toc import strip_tags as toc_strip_tags
+
+from .config import AUDIENCES, STATUSES, TYPES, Config
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+REQUIRED_FIELDS = ("id", "title", "type", "status", "audience", "owner", "summary", "created", "last_reviewed")
+STRING_FIELDS = ("id", "title", "type", "status", "audience", "owner", "summary", "product", "component", "replaced_by")
+LIST_FIELDS = ("tags", "error_codes", "aliases", "related")
+DATE_FIELDS = ("created", "last_reviewed")
+KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + STRING_FIELDS + LIST_FIELDS + DATE_FIELDS + ("review_every",))
+ALLOWED = {"type": TYPES, "status": STATUSES, "audience": AUDIENCES}
+
+# Diagnostic codes the loader emits; `lint` documents them in its rule registry.
+UNREADABLE = "KB001"
+ENCODING = "KB002"
+EMPTY_OR_HUGE = "KB003"
+NO_FRONT_MATTER = "KB004"
+INVALID_YAML = "KB005"
+NOT_A_MAPPING = "KB006"
+MISSING_FIELD = "KB101"
+WRONG_TYPE = "KB102"
+BAD_VALUE = "KB103"
+BAD_ID = "KB104"
+DUPLICATE_ID = "KB105"
+UNKNOWN_KEY = "KB106"
+BAD_DATE = "KB107"
+DUPLICATE_KEY = "KB108"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A located problem. `line`/`column` are 1-based; 0 means "the whole file"."""
+
+    path: Path
+    line: int
+    column: int
+    code: str
+    message: str
+    severity: str = "error"
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    line: int
+    slug: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A `##` section: its heading and the text up to the next heading of level <= 2."""
+
+    title: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Link:
+    target: str
+    text: str
+    line: int
+    column: int
+    image: bool
+
+
+@dataclass
+class Article:
+    path: Path
+    rel_path: str
+    kind: str  # "article" or "runbook", from the folder
+    id: str
+    title: str
+    type: str
+    status: str
+    audience: str
+    owner: str
+    summary: str
+    created: date | None
+    last_reviewed: date | None
+    body: str
+    body_line: int
+    content_hash: str
+    product: str | None = None
+    component: str | None = None
+    review_every: int | None = None
+    replaced_by: str | None = None
+    tags: list[str] = field(default_factory=list)
+    error_codes: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)
+    related: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    field_lines: dict[str, int] = field(default_factory=dict)
+    headings: list[Heading] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    valid: bool = True
+
+    @property
+    def is_public(self) -> bool:
+        """True only for content customers may see: published *and* public, never a runbook."""
+        return self.status == "published" and self.audience == "public" and self.type != "runbook"
+
+    def section(self, title: str) -> Section | None:
+        want = title.strip().lower()
+        return next((s for s in self.sections if s.title.strip().lower() == want), None)
+
+    def line_of(self, key: str) -> int:
+        return self.field_lines.get(key, 1)
+
+    @property
+    def anchors(self) -> set[str]:
+        return {h.slug for h in self.headings}
+
+    @property
+    def text(self) -> str:
+        """The body as plain-ish text (no link targets, markup or comments), for matching."""
+        return plain_text(self.body)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Front-matter fields (normalised) plus `path`, for JSON output."""
+        out: dict[str, Any] = {
+            "id": self.id, "title": self.title, "type": self.type, "status": self.status,
+            "audience": self.audience, "owner": self.owner, "summary": self.summary,
+            "product": self.product, "component": self.component, "tags": self.tags,
+            "created": self.created.isoformat() if self.created else None,
+            "last_reviewed": self.last_reviewed.isoformat() if self.last_reviewed else None,
+            "review_every": self.review_every, "error_codes": self.error_codes,
+            "aliases": self.aliases, "related": self.related, "replaced_by": self.replaced_by,
+            "path": self.rel_path,
+        }
+        return out
+
+
+@dataclass
+class KB:
+    root: Path
+    articles: list[Article]
+    diagnostics: list[Diagnostic]
+    by_id: dict[str, Article] = field(default_factory=dict)
+    by_path: dict[Path, Article] = field(default_factory=dict)
+
+    def get(self, article_id: str) -> Article | None:
+        return self.by_id.get(article_id)
+
+    @property
+    def valid_articles(self) -> list[Article]:
+        return [a for a in self.articles if a.valid]
+
+    def resolve_link(self, source: Article, target: str) -> tuple[Path | None, str]:
+        """The file a relative link points at (None for external links) and its anchor."""
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith("//"):
+            return None, ""
+        path_part, _, anchor = target.partition("#")
+        if not path_part:
+            return source.path, anchor
+        from urllib.parse import unquote
+
+        return (source.path.parent / unquote(path_part)).resolve(), anchor
+
+    def successor(self, article: Article) -> Article | None:
+        """Follow `replaced_by` to the live article (cycles and dead ends give None)."""
+        seen = {article.id}
+        cur = article
+        while cur.status == "retired" and cur.replaced_by:
+            nxt = self.by_id.get(cur.replaced_by)
+            if nxt is None or nxt.id in seen:
+                return None
+            seen.add(nxt.id)
+            cur = nxt
+        return cur if cur is not article and cur.status != "retired" else None
+
+
+# --- YAML -------------------------------------------------------------------------
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _KBLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """SafeLoader with YAML 1.2 booleans (true/false only) and no implicit timestamps."""
+
+
+# YAML 1.1's int/float resolvers are dropped too: they silently rewrite values such as
+# `0x80070005` (-> 2147942405), `1:30` (-> 90), `010` (-> 8) or `3.10` (-> 3.1). Only
+# canonical decimal integers stay numbers, so `str(value)` always gives back the text.
+_DROPPED_TAGS = ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_KBLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_KBLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_KBLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:0|-?[1-9][0-9]*)$"), list("-0123456789")
+)
+
+
+class _Handler(YAMLHandler):
+    """python-frontmatter's YAML handler, loading with `_KBLoader` and noting key lines."""
+
+    def __init__(self) -> None:
+        self.key_lines: dict[str, int] = {}
+        self.duplicate_keys: list[tuple[str, int]] = []
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        loader = _KBLoader(fm)
+        try:
+            node = loader.get_single_node()
+            if isinstance(node, yaml.MappingNode):
+                for key_node, _ in node.value:
+                    key = str(key_node.value)
+                    line = key_node.start_mark.line
+                    if key in self.key_lines:
+                        self.duplicate_keys.append((key, line))
+                    else:
+                        self.key_lines[key] = line
+            return loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+
+
+# --- Markdown structure ---------------------------------------------------------
+
+_FENCE_RE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+# Python-Markdown's own hash-header rule (no space needed after the #s; trailing #s dropped),
+# so every heading the site renders, and so gets an id, is a heading here too.
+_ATX_RE = re.compile(r"^(#{1,6})((?:\\.|[^\\])*?)#*$")
+_MARKUP_CHARS_RE = re.compile(r"[\\`*_\[\]<>&!]")
+_LINK_RE = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
+_INLINE_CODE_RE = re.compile(r"`+[^`]*`+")
+
+
+def iter_prose_lines(body: str) -> Iterator[tuple[int, str]]:
+    """(0-based index, line) for lines outside fenced code blocks."""
+    fence: str | None = None
+    for i, line in enumerate(body.split("\n")):
+        m = _FENCE_RE.match(line)
+        if m:
+            marker = m.group(1)
+            if fence is None:
+                fence = marker[0] * len(marker)
+                continue
+            if marker.startswith(fence):
+                fence = None
+                continue
+        if fence is None:
+            yield i, line
+
+
+_md_lock = threading.Lock()
+_md: markdown.Markdown | None = None
+
+
+@functools.lru_cache(maxsize=4096)
+def heading_text(raw: str) -> str:
+    """Heading text as the site shows it: rendered inline Markdown, tags stripped.
+
+    This is what Python-Markdown's toc extension slugifies, so `slugify(heading_text(x))`
+    is the site's anchor: `ERR_CERT_DATE_INVALID` keeps its underscores, `**b**` and
+    `` `c` `` lose their markers, `[text](url)` becomes `text`, `&amp;` becomes `&`.
+    """
+    if not _MARKUP_CHARS_RE.search(raw):
+        return " ".join(raw.split())
+    global _md
+    with _md_lock:  # Markdown instances are not thread-safe (the API may load in threads)
+        if _md is None:
+            _md = markdown.Markdown()
+        rendered = _md.reset().convert("# " + raw)
+    if not (rendered.startswith("<h1>") and rendered.endswith("</h1>")):
+        return " ".join(re.sub(r"[*`]", "", raw).split())  # not a lone heading; best effort
+    return html.unescape(toc_strip_tags(rendered[4:-5]))
+
+
+def parse_structure(body: str, body_line: int) -> tuple[list[Heading], list[Section], list[Link]]:
+    """Headings (with the site's anchor slugs), `##` sections and links of a Markdown body.
+
+    Slugs come from Python-Markdown's toc extension (`slugify` + `unique`), the very
+    functions the MkDocs site uses, so lint's anchor checks and the site cannot disagree.
+    """
+    headings: list[Heading] = []
+    links: list[Link] = []
+    used_slugs: set[str] = set()
+    lines = body.split("\n")
+    for i, line in iter_prose_lines(body):
+        m = _ATX_RE.match(line)
+        if m:
+            text = heading_text(m.group(2).strip())
+            slug = unique(slugify(text, "-"), used_slugs)
+            headings.append(Heading(len(m.group(1)), text, body_line + i, slug))
+        if "](" in line:  # links in headings count too: the site renders them
+            masked = _INLINE_CODE_RE.sub(lambda mm: " " * len(mm.group(0)), line)
+            for lm in _LINK_RE.finditer(masked):
+                links.append(Link(lm.group(3), lm.group(2), body_line + i, lm.start() + 1, lm.group(1) == "!"))
+    sections: list[Section] = []
+    h2 = [h for h in headings if h.level <= 2]
+    for n, h in enumerate(h2):
+        if h.level != 2:
+            continue
+        start = h.line - body_line + 1
+        end = (h2[n + 1].line - body_line) if n + 1 < len(h2) else len(lines)
+        sections.append(Section(h.text, h.line, "\n".join(lines[start:end]).strip()))
+    return headings, sections, links
+
+
+_PLAIN_SUBS = [
+    (re.compile(r"<!--.*?-->", re.S), " "),
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"<[^>]+>"), " "),
+    (re.compile(r"^\s{0,3}(?:#{1,6}|>|[-*+]|\d+[.)])\s+", re.M), ""),
+    (re.compile(r"[*_~`|]+"), " "),
+]
+
+
+def plain_text(markdown_text: str) -> str:
+    text = markdown_text
+    for rx, repl in _PLAIN_SUBS:
+        text = rx.sub(repl, text)
+    return text
+
+
+# --- Loading ----------------------------------------------------------------------
+
+
+class _Problems:
+    """Collects a file's diagnostics so each check is one short line."""
+
+    def __init__(self, path: Path, lines: dict[str, int] | None = None) -> None:
+        self.path = path
+        self.lines = lines or {}
+        self.items: list[Diagnostic] = []
+
+    def add(self, code: str, message: str, line: int = 0, column: int = 0, severity: str = "error") -> None:
+        self.items.append(Diagnostic(self.path, line, column, code, message, severity))
+
+    def at(self, key: str, code: str, message: str, severity: str = "error") -> None:
+        self.add(code, message, self.lines.get(key, 1), 1, severity)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.items)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if value is None:
+        return "an empty value"
+    return {str: "a string", int: "a number", float: "a number", list: "a list", dict: "a mapping"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _did_you_mean(value: str, options: tuple[str, ...] | frozenset[str]) -> str:
+    close = get_close_matches(value, sorted(options), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def parse_date(value: Any) -> date | None:
+    """An ISO `YYYY-MM-DD` date, or None. YAML dates arrive as strings from our loader."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not ISO_DATE_RE.match(value.strip()):
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def decode(raw: bytes, problems: _Problems) -> str | None:
+    """UTF-8 text (BOM dropped, CRLF/CR normalised), or None with a located diagnostic."""
+    if not raw.strip():
+        problems.add(EMPTY_OR_HUGE, "empty file: an article needs front-matter and a body", 1, 1)
+        return None
+    if b"\x00" in raw[:8192]:
+        problems.add(ENCODING, "binary file (NUL bytes): not a Markdown article", 1, 1)
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        # e.start counts from after a BOM (utf-8-sig strips it first); columns are
+        # characters, as editors show them, not bytes.
+        bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+        pos = e.start + bom
+        line_start = max(raw.rfind(b"\n", 0, pos) + 1, bom)
+        line = raw[:pos].count(b"\n") + 1
+        col = len(raw[line_start:pos].decode("utf-8", errors="replace")) + 1
+        problems.add(ENCODING, f"not valid UTF-8: byte 0x{raw[pos]:02x} cannot be decoded; save the file as UTF-8", line, col)
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _split_front_matter(text: str, problems: _Problems) -> tuple[dict[str, Any], _Handler, int, str] | None:
+    handler = _Handler()
+    if not handler.detect(text):
+        problems.add(NO_FRONT_MATTER, "no front-matter: the file must start with a '---' line and a YAML block", 1, 1)
+        return None
+    try:
+        fm, content = handler.split(text)
+    except ValueError:
+        problems.add(NO_FRONT_MATTER, "front-matter opened with '---' on line 1 is never closed with a '---' line", 1, 1)
+        return None
+    # Line number (1-based) of the first character of `fm`, wherever the split put it.
+    fm_first_line = text[: handler.FM_BOUNDARY.match(text).end()].count("\n") + 1
+    try:
+        data = handler.load(fm)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = fm_first_line + (mark.line if mark else 0)
+        col = (mark.column + 1) if mark else 1
+        problems.add(INVALID_YAML, f"invalid YAML in front-matter: {e.problem or e.context}", line, col)
+        return None
+    except yaml.YAMLError as e:
+        problems.add(INVALID_YAML, f"invalid YAML in front-matter: {e}", fm_first_line, 1)
+        return None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.add(NOT_A_MAPPING, f"front-matter must be a mapping of 'key: value' lines, got {_type_name(data)}", fm_first_line, 1)
+        return None
+    handler.key_lines = {k: fm_first_line + v for k, v in handler.key_lines.items()}
+    for key, line in handler.duplicate_keys:
+        problems.add(DUPLICATE_KEY, f"key {key!r} appears twice in front-matter; the later value wins", fm_first_line + line, 1)
+    body_line = text[: len(text) - len(content)].count("\n") + 1
+    body = content[1:] if content.startswith("\n") else content
+    if content.startswith("\n"):
+        body_line += 1
+    return data, handler, body_line, body
+
+
+def _validate_fields(meta: dict[str, Any], kind: str, stem: str, p: _Problems) -> dict[str, Any]:
+    """Check types and allowed values; return normalised values (fallbacks on error)."""
+    out: dict[str, Any] = {}
+    for key in meta:
+        if not isinstance(key, str):
+            p.add(WRONG_TYPE, f"front-matter key {key!r} must be a string", 1, 1)
+        elif key not in KNOWN_FIELDS:
+            p.at(key, UNKNOWN_KEY, f"unknown front-matter key {key!r}{_did_you_mean(key, KNOWN_FIELDS)}", "warning")
+    if kind == "runbook" or meta.get("type") == "runbook":
+        meta.setdefault("audience", "internal")
+    for key in REQUIRED_FIELDS:
+        value = meta.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            p.at(key, MISSING_FIELD, f"missing required field {key!r}")
+    for key in STRING_FIELDS:
+        value = meta.get(key)
+        if value is None:
+            out[key] = None
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key in ("title", "summary", "owner"):
+            value = str(value)
+        if not isinstance(value, str):
+            hint = " (quote the value if you meant the text)" if isinstance(value, bool) else ""
+            p.at(key, WRONG_TYPE, f"field {key!r} must be a string, got {_type_name(value)}{hint}")
+            out[key] = None
+            continue
+        value = value.strip()
+        if key in ALLOWED and value and value not in ALLOWED[key]:
+            p.at(key, BAD_VALUE, f"{key} {value!r} is not one of {', '.join(ALLOWED[key])}{_did_you_mean(value, ALLOWED[key])}")
+            value = None
+        out[key] = value
+    for key in LIST_FIELDS:
+        value = meta.get(key)
+        if value is None:
+            out[key] = []
+        elif isinstance(value, str):
+            out[key] = [value]  # a lone string is a list of one; common and harmless
+        elif isinstance(value, list) and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+            out[key] = [str(v).strip() for v in value]
+        else:
+            p.at(key, WRONG_TYPE, f"field {key!r} must be a list of strings, got {_type_name(value)}")
+            out[key] = []
+    for key in DATE_FIELDS:
+        value = meta.get(key)
+        parsed = parse_date(value)
+        if value not in (None, "") and parsed is None:
+            shaped = isinstance(value, str) and ISO_DATE_RE.match(value.strip())
+            why = "is not a real calendar date" if shaped else "is not an ISO date (YYYY-MM-DD)"
+            p.at(key, BAD_DATE, f"{key} {str(value)!r} {why}")
+        out[key] = parsed
+    every = meta.get("review_every")
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every <= 0):
+        p.at("review_every", WRONG_TYPE, f"review_every must be a positive number of days, got {_type_name(every)} {every!r}")
+        every = None
+    out["review_every"] = every
+    if out.get("id") and not ID_RE.match(out["id"]):
+        p.at("id", BAD_ID, f"id {out['id']!r} must be lowercase letters, digits and single hyphens ([a-z0-9-]+)")
+    if kind == "runbook" and out.get("type") and out["type"] != "runbook":
+        p.at("type", BAD_VALUE, f"files under runbooks/ must have type 'runbook', got {out['type']!r}")
+    out["id"] = out.get("id") or stem
+    return out
+
+
+def load_article(path: Path, kb_root: Path) -> tuple[Article | None, list[Diagnostic]]:
+    """Parse one file. Returns the article (None if unusable) and its diagnostics."""
+    try:
+        rel = path.relative_to(kb_root).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    kind = "runbook" if rel.startswith("runbooks/") else "article"
+    p = _Problems(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            p.add(EMPTY_OR_HUGE, f"file is {size // 1024} KiB, over the {MAX_FILE_BYTES // 1024} KiB limit for an article", 1, 1)
+            return None, p.items
+        raw = path.read_bytes()
+    except OSError as e:
+        p.add(UNREADABLE, f"cannot read file: {e.strerror or e}", 0, 0)
+        return None, p.items
+    text = decode(raw, p)
+    if text is None:
+        return None, p.items
+    split = _split_front_matter(text, p)
+    if split is None:
+        return None, p.items
+    meta, handler, body_line, body = split
+    p.lines = handler.key_lines
+    v = _validate_fields(meta, kind, path.stem, p)
+    headings, sections, links = parse_structure(body, body_line)
+    article = Article(
+        path=path, rel_path=rel, kind=kind, id=v["id"], title=v["title"] or "", type=v["type"] or "",
+        status=v["status"] or "", audience=v["audience"] or "", owner=v["owner"] or "",
+        summary=v["summary"] or "", created=v["created"], last_reviewed=v["last_reviewed"],
+        body=body, body_line=body_line, content_hash=hashlib.sha256(raw).hexdigest(),
+        product=v["product"], component=v["component"], review_every=v["review_every"],
+        replaced_by=v["replaced_by"], tags=v["tags"], error_codes=v["error_codes"],
+        aliases=v["aliases"], related=v["related"], meta=meta, field_lines=handler.key_lines,
+        headings=headings, sections=sections, links=links, valid=not p.has_errors,
+    )
+    return article, p.items
+
+
+def discover(kb_root: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """Markdown files under `articles/` and `runbooks/`, sorted; symlink loops reported."""
+    files: list[Path] = []
+    problems: list[Diagnostic] = []
+    for sub in ("articles", "runbooks"):
+        top = kb_root / sub
+        if not top.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
+            dirnames.sort()
+            for name in filenames:
+                if not name.endswith(".md"):
+                    continue
+                f = Path(dirpath) / name
+                if f.is_symlink():
+                    try:
+                        f.resolve(strict=True)
+                    except (OSError, RuntimeError) as e:
+                        problems.append(Diagnostic(f, 0, 0, UNREADABLE, f"broken or looping symlink: {e}"))
+                        continue
+                files.append(f)
+    return sorted(files), problems
+
+
+def load_kb(root: Path | str, config: Config | None = None) -> KB:
+    """Load every article and runbook under `root`.
+
+    Returns all parseable articles (invalid ones flagged `valid=False`, so lint can
+    still check them) and every diagnostic. Consumers that publish or index content use
+    `KB.valid_articles`.
+    """
+    root = Path(root).resolve()
+    files, diagnostics = discover(root)
+    articles: list[Article] = []
+    for f in files:
+        article, diags = load_article(f, root)
+        diagnostics.extend(diags)
+        if article is not None:
+            articles.append(article)
+    kb = KB(root=root, articles=articles, diagnostics=diagnostics)
+    for a in articles:
+        kb.by_path[a.path.resolve()] = a
+        first = kb.by_id.get(a.id)
+        if first is None:
+            kb.by_id[a.id] = a
+        else:
+            a.valid = False
+            kb.diagnostics.append(
+                Diagnostic(a.path, a.line_of("id"), 1, DUPLICATE_ID, f"duplicate id {a.id!r}: also used by {first.rel_path}")
+            )
+    return kb

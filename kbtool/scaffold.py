@@ -1,0 +1,80 @@
+"""`kbtool new`: a fresh article or runbook from its type's template.
+
+The template is generated from the same required-sections table lint enforces, so a
+scaffolded file is lint-clean by construction (apart from the prose the author adds).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from .config import TYPES, Config
+from .content import load_kb
+
+_PLACEHOLDER = {
+    "Symptoms": "What the customer sees: the exact error message, screen or behaviour.",
+    "Cause": "Why it happens.",
+    "Resolution": "1. First step.\n2. Second step.",
+    "Workaround": "1. What to do until the fix ships.",
+    "Status": "Open. Fix scheduled for a future release.",
+    "Steps": "1. First step.\n2. Second step.",
+    "When to use": "The trigger for this runbook.",
+    "Prerequisites": "- Access needed before starting.",
+    "Verification": "How to confirm the steps worked.",
+    "Escalation": "Who to page, and when.",
+}
+
+
+class ScaffoldError(Exception):
+    pass
+
+
+def slug_id(title: str) -> str:
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-") or "article"
+
+
+def new_article(config: Config, type_: str, title: str, today: date | None = None, owner: str = "support") -> Path:
+    """Write a new article (or runbook) for `title`; returns its path.
+
+    The id is derived from the title and made unique against every id in the KB
+    (ids are never reused, so retired ones count too). Refuses to overwrite.
+    """
+    if type_ not in TYPES:
+        raise ScaffoldError(f"unknown type {type_!r} (choose from {', '.join(TYPES)})")
+    if not title.strip():
+        raise ScaffoldError("the title must not be empty")
+    today = today or date.today()
+    kb = load_kb(config.kb, config)
+    taken = set(kb.by_id) | {a.path.stem for a in kb.articles}
+    # Files that failed to load (bad YAML, bad encoding...) still own their name.
+    taken |= {f.stem for d in (config.articles_dir, config.runbooks_dir) if d.is_dir() for f in d.rglob("*.md")}
+    base = slug_id(title)
+    new_id, n = base, 2
+    while new_id in taken:
+        new_id, n = f"{base}-{n}", n + 1
+    folder = config.runbooks_dir if type_ == "runbook" else config.articles_dir
+    path = folder / f"{new_id}.md"
+    if path.exists():
+        raise ScaffoldError(f"{path} already exists; refusing to overwrite")
+    meta = {
+        "id": new_id, "title": title.strip(), "type": type_, "status": "draft",
+        "audience": "internal" if type_ == "runbook" else "public", "owner": owner,
+        "summary": "One or two sentences on what this article solves.",
+        "product": "", "tags": [], "created": today.isoformat(), "last_reviewed": today.isoformat(),
+    }
+    meta = {k: v for k, v in meta.items() if v != ""}
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=None).strip()
+    parts = [f"---\n{front}\n---\n", "Introduce the problem in a sentence or two.\n"]
+    for heading in config.sections.get(type_, []):
+        name = heading.split("|")[0]
+        parts.append(f"## {name}\n\n{_PLACEHOLDER.get(name, 'Write this section.')}\n")
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(path, "x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
+        fh.write("\n".join(parts))
+    return path
