@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
@@ -39,13 +40,28 @@ class ErrorBody(BaseModel):
 
 
 class SuggestRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: a string is not an integer, true is not 1; and a ticket has a subject or a body
+    model_config = ConfigDict(extra="forbid", strict=True,
+                              json_schema_extra={"anyOf": [{"required": ["subject"]}, {"required": ["body"]}]})
     subject: str = Field("", max_length=2_000, description="Ticket subject.")
     body: str = Field("", max_length=200_000, description="Ticket body, plain text or HTML.")
     product: str | None = Field(None, max_length=100, description="Product area, if known; boosts matching articles.")
     audience: Literal["public", "internal"] = Field(
         "public", description="'internal' includes internal articles and runbooks; needs a valid token.")
     limit: int = Field(5, ge=1, le=20, description="Most suggestions to return.")
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _whole_number(cls, v: Any) -> Any:
+        """JSON Schema counts 3.0 as an integer; so do we (but not 3.5, "3" or true)."""
+        return int(v) if isinstance(v, float) and v.is_integer() else v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _subject_or_body(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "subject" not in data and "body" not in data:
+            raise ValueError("a ticket needs a subject or a body")
+        return data
 
 
 class Why(BaseModel):
@@ -99,7 +115,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorBody, "description": "Internal results asked for without a valid token."},
     413: {"model": ErrorBody, "description": f"Request body over {MAX_BODY // 1024} KiB."},
     415: {"model": ErrorBody, "description": "Content type is not application/json."},
-    422: {"model": ErrorBody, "description": "Malformed JSON, or fields of the wrong type or out of range."},
+    422: {"model": ErrorBody, "description": "Malformed JSON, fields missing, unknown, of the wrong type or out of range."},
     503: {"model": ErrorBody, "description": "No usable index yet; run `kbtool index`."},
 }
 
@@ -111,16 +127,18 @@ class _BodyGuard:
     past the limit.
     """
 
+    JSON_ROUTES = {("POST", "/v1/suggest")}  # the routes that read a JSON body
+
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype != "application/json":
+        if (scope["method"], scope["path"]) in self.JSON_ROUTES and ctype != "application/json":
             await _error(415, "unsupported_media_type", "send the ticket as application/json")(scope, receive, send)
             return
         length = headers.get("content-length")
@@ -163,15 +181,21 @@ def create_app(config: Config, token: str | None = None) -> FastAPI:
                   description="Ticket text in, ranked knowledge-base articles out, with the evidence for each.")
     app.add_middleware(_BodyGuard)
 
-    def authorized(request: Request) -> bool:
-        """True for a caller with the valid token; raises 401 when a token is required."""
-        if token is None:
-            return False
-        got = request.headers.get("authorization", "")
-        scheme, _, value = got.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
+    bearer = HTTPBearer(auto_error=False, description="The server's KBTOOL_API_TOKEN.")
+
+    def with_token(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> bool:
+        """True for a caller with the valid token; 401 for anyone else."""
+        assert token is not None
+        value = creds.credentials.strip().encode() if creds is not None else b""
+        if not hmac.compare_digest(value, token.encode()):
             raise StarletteHTTPException(401, "a valid bearer token is required")
         return True
+
+    def open_access() -> bool:
+        return False
+
+    # The bearer scheme is in the OpenAPI spec only when the server requires it.
+    authorized = open_access if token is None else with_token
 
     def engine() -> Any:
         try:
@@ -181,17 +205,26 @@ def create_app(config: Config, token: str | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not decode the body (bad UTF-8, JSON nested too deep)
+            return _error(422, "invalid_request", "the request body is not valid JSON")
         codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                  413: "too_large", 415: "unsupported_media_type", 503: "unavailable"}
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail), headers)
+        headers = dict(getattr(exc, "headers", None) or {})  # e.g. Allow on 405
+        if exc.status_code == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail), headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         parts = []
         for err in exc.errors()[:5]:  # messages name fields, never echo the submitted text
-            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-            parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+            if err.get("type") == "json_invalid":
+                parts.append("the request body is not valid JSON")
+                continue
+            loc = list(err.get("loc", ()))
+            loc = loc[1:] if loc[:1] == ["body"] else loc
+            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+            parts.append(f"{'.'.join(str(x) for x in loc) or 'request'}: {msg}")
         return _error(422, "invalid_request", "; ".join(parts))
 
     @app.post("/v1/suggest", response_model=SuggestResponse, responses=ERRORS, summary="Suggest articles for a ticket")

@@ -141,6 +141,316 @@ def new_cmd(kb: Path | None, type_: str, title: str, owner: str) -> None:
 # --- commands added by later modules go below ---------------------------------------
 
 
+# --- import ---------------------------------------------------------------------------
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import an existing knowledge base into a KB folder (DEST/articles/<id>.md).
+
+    Never overwrites an existing file without --force. Prints every file skipped (with
+    the reason) and every construct that could not be converted; --report writes the
+    full report (every file imported, source problems, old URLs to redirect) as JSON.
+
+    \b
+    Example:
+      kbtool import docfx ../officedocs-support imported-kb && kbtool lint --kb imported-kb
+      kbtool import zendesk help-center-articles.json kb --report import-report.json
+    """
+
+
+def _import_options(f: Any) -> Any:
+    for opt in reversed([
+        click.option("--force", is_flag=True, help="Overwrite files that already exist in DEST."),
+        click.option("--owner", default="support", show_default=True, help="Owner when the source names none."),
+        click.option("--report", "report_file", type=click.Path(path_type=Path, dir_okay=False),
+                     help="Also write the full report (every file) to this JSON file."),
+        click.option("-v", "--verbose", is_flag=True, help="List every imported file, source problem and redirect."),
+        format_option("text", "json"),
+    ]):
+        f = opt(f)
+    return f
+
+
+def _finish_import(report: Any, report_file: Path | None, verbose: bool, fmt: str) -> None:
+    from collections import Counter
+
+    if report_file:
+        report_file.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if fmt == "json":
+        echo_json(report.to_dict())
+    else:
+        for i in report.imported if verbose else []:
+            click.echo(f"imported {i.source} -> {i.path} ({i.type}, {i.status}, {i.audience})")
+            for note in i.notes:
+                click.echo(f"  note: {note}")
+        for s in report.skipped:
+            click.echo(f"skipped {s.source}: {s.reason}")
+        for u in report.unconverted:
+            click.echo(f"not converted {u.source}{f':{u.line}' if u.line else ''}: {u.detail}")
+        for p in report.problems if verbose else []:
+            click.echo(f"source problem {p.source}{f':{p.line}' if p.line else ''}: {p.detail}")
+        for r in report.redirects if verbose else []:
+            click.echo(f"redirect {r.old_url} -> {r.path}")
+        if report.problems and not verbose:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(Counter(p.kind for p in report.problems).items()))
+            click.echo(f"source problems carried over ({kinds}): -v or --report lists them; `kbtool lint` reports them too")
+        if report.redirects and not verbose:
+            click.echo(f"{len(report.redirects)} old URL(s) to redirect to the new pages: -v or --report lists them")
+        click.echo(report.summary())
+    if report.conflicts:
+        click.echo(f"{len(report.conflicts)} file(s) already exist in {report.dest} and were not overwritten "
+                   "(use --force to overwrite)", err=True)
+        sys.exit(1)
+
+
+@import_group.command("docfx")
+@click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", default="https://learn.microsoft.com", show_default=True,
+              help="Prefix for site-root links such as /office/...; '' keeps them as they are.")
+@_import_options
+def import_docfx_cmd(src: Path, dest: Path, base_url: str, force: bool, owner: str, report_file: Path | None,
+                     verbose: bool, fmt: str) -> None:
+    """Import a DocFX (Microsoft Docs style) Markdown tree from SRC into the KB folder DEST.
+
+    Files with front-matter become articles; includes are inlined where used. Alerts become
+    admonitions, :::image::: becomes Markdown images, .md links point at the new files.
+
+    \b
+    Example:
+      kbtool import docfx ../shared/data/officedocs-support /tmp/officedocs-kb
+    """
+    from .importers import ImportProblem, import_docfx, terminal_progress
+
+    cfg = get_config(None)
+    try:
+        report = import_docfx(src, dest, force=force, progress=terminal_progress(), owner=owner,
+                              base_url=base_url or None, sections=cfg.sections)
+    except ImportProblem as e:
+        raise UsageError(str(e)) from None
+    _finish_import(report, report_file, verbose, fmt)
+
+
+@import_group.command("zendesk")
+@click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@_import_options
+def import_zendesk_cmd(export: Path, dest: Path, force: bool, owner: str, report_file: Path | None,
+                       verbose: bool, fmt: str) -> None:
+    """Import a Zendesk Help Center articles export (JSON) into the KB folder DEST.
+
+    Drafts stay drafts, articles limited to a user segment become internal, labels become
+    tags. Each old URL is kept in a comment atop the article and listed for redirects.
+
+    \b
+    Example:
+      kbtool import zendesk help-center-articles.json kb --report import-report.json
+    """
+    from .importers import ImportProblem, import_zendesk, terminal_progress
+
+    cfg = get_config(None)
+    try:
+        report = import_zendesk(export, dest, force=force, progress=terminal_progress(), owner=owner,
+                                sections=cfg.sections)
+    except ImportProblem as e:
+        raise UsageError(str(e)) from None
+    _finish_import(report, report_file, verbose, fmt)
+
+
+# --- lint / rule ----------------------------------------------------------------------
+
+
+def _codes(value: str | None) -> list[str] | None:
+    return [c for c in value.replace(" ", ",").split(",") if c] if value else None
+
+
+@main.command("lint")
+@kb_option
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@format_option("text", "json", "github", "sarif")
+@click.option("--today", metavar="YYYY-MM-DD", help="Take this date as today (reproducible freshness checks).")
+@click.option("--select", metavar="CODES", help="Rules to run: codes, prefixes (KB6) or names, comma-separated. Replaces config select.")
+@click.option("--ignore", metavar="CODES", help="Rules to skip, comma-separated. Added to config ignore.")
+@click.option("--changed", "changed_ref", metavar="REF",
+              help="Only report on files changed since git REF (cross-file rules still see the whole KB).")
+@click.option("--baseline", "baseline_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Report only findings not recorded in this baseline file.")
+@click.option("--write-baseline", "write_baseline_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Record all current findings in FILE and exit 0.")
+@click.option("--fix", is_flag=True, help="Apply safe autofixes (dates, tags, trailing whitespace); never touches prose.")
+@click.option("--max-warnings", type=click.IntRange(min=0), metavar="N", help="Exit 1 if there are more than N warnings.")
+@click.option("-o", "--output-file", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE instead of stdout.")
+@click.option("--list-rules", is_flag=True, help="List every rule (code, name, severity, fix, message) and exit.")
+def lint_cmd(kb: Path | None, paths: tuple[Path, ...], fmt: str, today: str | None, select: str | None,
+             ignore: str | None, changed_ref: str | None, baseline_file: Path | None, write_baseline_file: Path | None,
+             fix: bool, max_warnings: int | None, output_file: Path | None, list_rules: bool) -> None:
+    """Check the KB: schema, structure, freshness, links, duplicates, sensitive data, style.
+
+    Prints `path:line:col: CODE message` per finding (or JSON, GitHub annotations, SARIF).
+    Exit codes: 0 no errors (warnings allowed unless --max-warnings is exceeded),
+    1 errors found, 2 usage or configuration error. Silence rules for one file with
+    `<!-- kbtool: disable=CODE[,CODE] -->`; `kbtool rule CODE` explains a rule.
+
+    \b
+    Examples:
+      kbtool lint
+      kbtool lint --today 2026-11-23 --format json
+      kbtool lint --changed origin/main --format github
+      kbtool lint --write-baseline .kbtool-baseline.json
+      kbtool lint --baseline .kbtool-baseline.json --max-warnings 0
+      kbtool lint --fix kb/articles/reset-password.md
+    """
+    from . import lint as L
+
+    if list_rules:
+        click.echo(L.format_rules("json" if fmt == "json" else "text"))
+        return
+    cfg = get_config(kb)
+    day = parse_day(today)
+    kbase = get_kb(cfg)
+    for p in paths:
+        if not p.resolve().is_relative_to(cfg.kb):
+            raise UsageError(f"{p} is not inside the KB directory {cfg.kb}")
+    try:
+        changed = L.changed_files(changed_ref, cfg.kb) if changed_ref else None
+        baseline = L.load_baseline(baseline_file) if baseline_file else None
+
+        def run(k: KB) -> Any:
+            return L.run_lint(k, cfg, today=day, select=_codes(select), ignore=_codes(ignore) or (),
+                              paths=list(paths) or None, changed=changed)
+
+        raw = run(kbase)
+        result = L.apply_baseline(raw, baseline) if baseline is not None else raw
+        if fix:
+            applied = L.fix(kbase, cfg, result)
+            for a in applied:
+                click.echo(f"{L.display_path(a.path)}:{a.line}: {a.code} fixed: {a.description}", err=True)
+            if applied:
+                raw = run(get_kb(cfg))
+                result = L.apply_baseline(raw, baseline) if baseline is not None else raw
+                result.fixed = applied
+        if write_baseline_file:
+            n = L.write_baseline(raw, write_baseline_file)
+            click.echo(f"kbtool: recorded {n} finding(s) in {write_baseline_file}", err=True)
+            return
+        report = L.format_result(result, fmt, color=output_file is None)
+    except L.LintError as e:
+        raise UsageError(str(e)) from None
+    if output_file:
+        try:
+            output_file.write_text(report + "\n", encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"cannot write {output_file}: {e.strerror or e}") from None
+        click.echo(L.summary_line(result), err=True)
+    else:
+        click.echo(report)
+    if result.errors:
+        sys.exit(1)
+    if max_warnings is not None and result.warnings > max_warnings:
+        click.echo(f"kbtool: {result.warnings} warning(s), more than --max-warnings {max_warnings}", err=True)
+        sys.exit(1)
+
+
+@main.command("rule")
+@click.argument("code")
+@format_option("text", "json")
+def rule_cmd(code: str, fmt: str) -> None:
+    """Explain one lint rule: what it checks, why it matters, an example and the fix.
+
+    \b
+    Example:
+      kbtool rule KB402
+      kbtool rule broken-anchor
+    """
+    from .lint import format_rule_doc, get_rule, unknown_rule_message
+
+    rule = get_rule(code)
+    if rule is None:
+        raise UsageError(unknown_rule_message(code))
+    click.echo(format_rule_doc(rule, fmt))
+
+
+# --- build / preview (help center) ---------------------------------------------------
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 1_000_000 else f"{n / 1000:.0f} KB"
+
+
+@main.command("build")
+@kb_option
+@click.option("--site-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder, replaced atomically. Default: site_dir from config, else ./site.")
+@click.option("--strict", is_flag=True, help="Fail on any warning (broken links or anchors, skipped articles, ...).")
+@click.option("-v", "--verbose", is_flag=True, help="Show MkDocs' progress and kbtool's notes (e.g. links hidden).")
+@format_option("text", "json")
+def build_cmd(kb: Path | None, site_dir: Path | None, strict: bool, verbose: bool, fmt: str) -> None:
+    """Build the customer help center (static HTML, MkDocs + Material) from the KB.
+
+    Only published, public articles get pages; drafts, internal articles and runbooks
+    never do. Retired articles' URLs redirect to their replacement. The site is built
+    aside and swapped in atomically: on failure the previous site stays and the exit
+    code is 1.
+
+    \b
+    Example:
+      kbtool build --strict
+      kbtool build --site-dir public --format json
+    """
+    from .site import SiteBuildError, build_site
+
+    cfg = get_config(kb)
+    kbase = get_kb(cfg)
+    echo = (lambda r: click.echo(f"{r.levelname:<7} -  {r.getMessage()}", err=True)) if verbose else None
+    try:
+        result = build_site(kbase, cfg, site_dir=site_dir, strict=strict, echo=echo)
+    except SiteBuildError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    if not verbose:
+        for w in result.warnings:
+            click.echo(w, err=True)
+    if fmt == "json":
+        echo_json(result.to_dict())
+        return
+    where = result.site_dir
+    if where.is_relative_to(Path.cwd()):
+        where = where.relative_to(Path.cwd())
+    per_1000 = result.search_index_bytes * 1000 / result.articles if result.articles else 0
+    click.echo(f"built {result.articles} articles ({result.pages} pages, {len(result.redirects)} redirects) "
+               f"into {where}/ in {result.seconds:.1f}s")
+    click.echo(f"site {_size(result.site_bytes)} in {result.files} files; search index {_size(result.search_index_bytes)}"
+               f" ({_size(int(per_1000))} per 1,000 articles)")
+    for article_id, reason in result.skipped:
+        click.echo(f"skipped {article_id}: {reason}", err=True)
+
+
+@main.command("preview")
+@kb_option
+@click.option("-a", "--dev-addr", default="127.0.0.1:8000", show_default=True, metavar="IP:PORT",
+              help="Address to serve on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the preview in the default browser.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors on every rebuild.")
+def preview_cmd(kb: Path | None, dev_addr: str, open_browser: bool, strict: bool) -> None:
+    """Serve the help center locally with live reload while you edit articles (mkdocs serve).
+
+    Shows exactly what `kbtool build` publishes: published public articles only.
+
+    \b
+    Example:
+      kbtool preview            # then open http://127.0.0.1:8000/
+    """
+    from .site import preview
+
+    cfg = get_config(kb)
+    get_kb(cfg)  # fail early on a missing KB directory
+    try:
+        preview(cfg, dev_addr=dev_addr, open_browser=open_browser, strict=strict)
+    except OSError as e:
+        raise click.ClickException(f"cannot serve on {dev_addr}: {e.strerror or e}") from None
+
+
 # --- suggest / eval / serve -----------------------------------------------------------
 
 
@@ -331,9 +641,10 @@ def index_cmd(kb: Path | None, index_dir: Path | None, rebuild: bool) -> None:
     cfg = get_config(kb)
     if index_dir:
         cfg.index_dir = index_dir.resolve()
-    kbase = get_kb(cfg)
-    try:
-        report = update_index(cfg, rebuild=rebuild, progress=terminal_progress(), kb=kbase)
+    if not cfg.kb.is_dir():
+        get_kb(cfg)  # raises the "KB directory not found" usage error
+    try:  # without kb=: an incremental update parses only the changed files
+        report = update_index(cfg, rebuild=rebuild, progress=terminal_progress())
     except IndexProblem as e:
         raise click.ClickException(str(e)) from None
     for rel in report.skipped:

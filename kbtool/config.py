@@ -9,6 +9,7 @@ surfacing later as odd behaviour.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ class LintConfig:
     max_title: int = 90
     max_summary: int = 240
     duplicate_threshold: float = 0.8
+    ip_allowlist: list[str] = field(default_factory=list)  # CIDR networks allowed besides the documentation ranges
 
 
 @dataclass
@@ -72,7 +74,7 @@ class Config:
 _TOP_KEYS = {"kb", "index_dir", "site_dir", "mkdocs_yml", "site_url", "review_every", "sections", "lint"}
 _LINT_KEYS = {
     "select", "ignore", "severity", "per_path_ignores", "email_allowlist",
-    "review_warn_days", "max_title", "max_summary", "duplicate_threshold",
+    "review_warn_days", "max_title", "max_summary", "duplicate_threshold", "ip_allowlist",
 }
 
 
@@ -144,6 +146,14 @@ def _parse_lint(src: str, table: dict[str, Any]) -> LintConfig:
         elif key == "per_path_ignores":
             _expect(where, value, dict, "a table of GLOB = [CODES]")
             lc.per_path_ignores = {g: _str_list(f"{where}.{g}", v) for g, v in value.items()}
+        elif key == "ip_allowlist":
+            nets = _str_list(where, value)
+            for n in nets:
+                try:
+                    ipaddress.ip_network(n, strict=False)
+                except ValueError:
+                    raise ConfigError(f"{where}: {n!r} is not an IP network such as '203.0.113.0/24'") from None
+            lc.ip_allowlist = nets
         elif key == "duplicate_threshold":
             _expect(where, value, (int, float), "a number between 0 and 1")
             if not 0 < value <= 1:

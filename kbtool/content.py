@@ -276,7 +276,7 @@ def iter_prose_lines(body: str) -> Iterator[tuple[int, str]]:
             if fence is None:
                 fence = marker[0] * len(marker)
                 continue
-            if marker.startswith(fence):
+            if marker.startswith(fence) and not line.strip().strip(fence[0]):  # no info string on a closing fence
                 fence = None
                 continue
         if fence is None:
@@ -446,13 +446,20 @@ def _split_front_matter(text: str, problems: _Problems) -> tuple[dict[str, Any],
         col = (mark.column + 1) if mark else 1
         problems.add(INVALID_YAML, f"invalid YAML in front-matter: {e.problem or e.context}", line, col)
         return None
+    except yaml.reader.ReaderError as e:  # e.g. a control character; `position` indexes `fm`
+        before = fm[: e.position]
+        line, col = fm_first_line + before.count("\n"), len(before) - (before.rfind("\n") + 1) + 1
+        ch = e.character if isinstance(e.character, int) else ord(e.character[:1] or "\0")
+        problems.add(INVALID_YAML, f"invalid YAML in front-matter: character U+{ch:04X} is not allowed ({e.reason})", line, col)
+        return None
     except yaml.YAMLError as e:
         problems.add(INVALID_YAML, f"invalid YAML in front-matter: {e}", fm_first_line, 1)
         return None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        problems.add(NOT_A_MAPPING, f"front-matter must be a mapping of 'key: value' lines, got {_type_name(data)}", fm_first_line, 1)
+        first = fm_first_line + fm[: len(fm) - len(fm.lstrip())].count("\n")  # its first non-blank line
+        problems.add(NOT_A_MAPPING, f"front-matter must be a mapping of 'key: value' lines, got {_type_name(data)}", first, 1)
         return None
     handler.key_lines = {k: fm_first_line + v for k, v in handler.key_lines.items()}
     for key, line in handler.duplicate_keys:

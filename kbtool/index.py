@@ -18,14 +18,19 @@ a directory whose manifest says kbtool wrote it.
 
 from __future__ import annotations
 
+import copy
 import errno
 import fcntl
 import json
-import re
 import os
+import pickle
+import re
 import shutil
+import struct
 import sys
+import threading
 import time
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,10 +46,10 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.scoring import BM25F
 
 from .config import Config
-from .content import KB, Article, load_kb
+from .content import KB, Article, discover, load_article, load_kb
 
 FORMAT = "kbtool-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: combined weighted `text` field, skipped files in the manifest
 MANIFEST = "kbtool-index.json"
 FORWARD = "forward.npz"
 KEEP_BUILDS = 2
@@ -52,9 +57,16 @@ KEEP_BUILDS = 2
 # Sections kept as their own fields so they can be weighted.
 SECTION_FIELDS = {"symptoms": ("Symptoms",), "cause": ("Cause",), "resolution": ("Resolution", "Workaround"),
                   "steps": ("Steps",)}
-# Search-time field boosts: title and error codes above body.
-BOOSTS = {"title": 4.0, "error_code": 6.0, "error_parts": 3.0, "aliases": 3.0, "summary": 2.0,
-          "symptoms": 1.5, "resolution": 1.2, "cause": 1.0, "steps": 1.0, "body": 1.0}
+# Search-time boosts of the fields plain words go to: title and error codes above the rest.
+BOOSTS = {"title": 4.0, "error_code": 6.0, "error_parts": 3.0, "text": 1.0}
+# `text` holds aliases, summary, the weighted sections and the body in one field, each part
+# repeated this many times: a weighted term frequency, as BM25F proper does (a word in
+# Symptoms counts twice: once there, once in the body). Whoosh scores every posting in
+# Python, so one posting list per word instead of eight makes plain-word search several
+# times faster on a large KB. Each part is still its own field for `field:value` queries.
+TEXT_WEIGHTS = {"aliases": 3, "summary": 2, "symptoms": 1, "cause": 1, "resolution": 1, "steps": 1, "body": 1}
+# Fields analysed with the stemming analyser (the body's): their terms can be highlighted.
+STEMMED_FIELDS = frozenset({"title", "aliases", "summary", "body", "text", *SECTION_FIELDS})
 # Fields whose analysed terms the forward index keeps for suggest.
 FORWARD_FIELDS = ("title", "aliases", "summary", "symptoms", "body")
 DEFAULT_STATUSES = ("published", "in-review")
@@ -65,6 +77,10 @@ class IndexError_(Exception):
 
 
 IndexProblem = IndexError_
+
+
+class IndexBusy(IndexProblem):
+    """Another process holds the index lock (it is building)."""
 
 
 def _stem() -> StemmingAnalyzer:
@@ -84,6 +100,7 @@ def make_schema() -> Schema:
         aliases=TEXT(analyzer=stem, stored=True),
         summary=TEXT(analyzer=stem, stored=True),
         body=TEXT(analyzer=stem, stored=True),
+        text=TEXT(analyzer=stem),
         error_code=TEXT(analyzer=CODE_EXACT, stored=True, phrase=False),
         error_parts=TEXT(analyzer=CODE_PARTS, phrase=False),
         spell=TEXT(analyzer=StandardAnalyzer(stoplist=None), spelling=True, phrase=False),
@@ -106,22 +123,41 @@ def _section_text(a: Article, titles: tuple[str, ...]) -> str:
     return "\n".join(s.text for t in titles if (s := a.section(t)))
 
 
-def document(a: Article) -> dict[str, object]:
-    """The Whoosh document for an article: text fields, filters and stored display data."""
-    body = a.text
+def _texts(a: Article) -> dict[str, str]:
+    """The article's text fields as plain text."""
+    texts = {"title": a.title, "aliases": "\n".join(a.aliases), "summary": a.summary, "body": a.text}
+    for name, titles in SECTION_FIELDS.items():
+        texts[name] = _section_text(a, titles)
+    return texts
+
+
+def _tokens(texts: dict[str, str], analyzer: StemmingAnalyzer) -> dict[str, list[str]]:
+    """Each text field analysed once (Whoosh's stemming analyser), shared by the Whoosh
+    document and the forward index."""
+    return {name: [t.text for t in analyzer(text)] if text else [] for name, text in texts.items()}
+
+
+def document(a: Article, tokens: dict[str, list[str]] | None = None) -> dict[str, object]:
+    """The Whoosh document for an article: text fields, filters and stored display data.
+
+    Stemmed text fields are passed as token lists (analysed by `_tokens` with the
+    schema's analyser; Whoosh indexes a list as given) with the original text stored.
+    """
+    texts = _texts(a)
+    toks = tokens if tokens is not None else _tokens(texts, _QUERY_ANALYZER)
     doc: dict[str, object] = {
-        "id": a.id, "path": a.rel_path, "title": a.title, "aliases": "\n".join(a.aliases),
-        "summary": a.summary, "body": body, "error_code": "\n".join(a.error_codes),
+        "id": a.id, "path": a.rel_path, "error_code": "\n".join(a.error_codes),
         "error_parts": "\n".join(a.error_codes),
-        "spell": " ".join([a.title, " ".join(a.aliases), a.summary, body]),
+        "spell": " ".join([a.title, " ".join(a.aliases), a.summary, texts["body"]]),
+        "text": [t for name, times in TEXT_WEIGHTS.items() for _ in range(times) for t in toks[name]],
         "type": a.type, "status": a.status, "audience": a.audience, "product": a.product or "",
         "component": a.component or "", "owner": a.owner, "tags": ",".join(t.lower() for t in a.tags),
         "replaced_by": a.replaced_by or "", "kind": a.kind,
     }
-    for name, titles in SECTION_FIELDS.items():
-        doc[name] = plain = _section_text(a, titles)
-        if plain:
-            doc[name] = plain
+    for name in ("title", "aliases", "summary", "body", *SECTION_FIELDS):
+        doc[name] = toks[name]
+    for name in ("title", "aliases", "summary", "body"):
+        doc["_stored_" + name] = texts[name]
     for key in ("created", "last_reviewed"):
         value = _date(getattr(a, key))
         if value:
@@ -192,14 +228,14 @@ class _ForwardBuilder:
             self.parts.append((remap[base.doc[mask]].astype(np.int32), base.fld[mask], base.term[mask], base.count[mask]))
             self.lengths.append(base.lengths[keep])
 
-    def add(self, a: Article) -> None:
+    def add(self, a: Article, tokens: dict[str, list[str]] | None = None) -> None:
         n = len(self.docs)
         self.docs.append(_doc_meta(a))
-        texts = (a.title, "\n".join(a.aliases), a.summary, _section_text(a, SECTION_FIELDS["symptoms"]), a.text)
+        toks = tokens if tokens is not None else _tokens(_texts(a), self.analyzer)
         docs, flds, terms, counts = [], [], [], []
         lens = np.zeros(len(FORWARD_FIELDS), dtype=np.int32)
-        for f, text in enumerate(texts):
-            c = Counter(t.text for t in self.analyzer(text))
+        for f, name in enumerate(FORWARD_FIELDS):
+            c = Counter(toks[name])
             lens[f] = sum(c.values())
             for term, k in c.items():
                 tid = self.term_ids.get(term)
@@ -244,6 +280,40 @@ def snippet(text: str, terms: Iterable[str], chars: int = 200, markup: str = "**
     return " ".join(out.split()) if out else " ".join(text[:chars].split())
 
 
+_PARA_SPLIT = re.compile(r"\n\s*\n")
+
+
+def _passages(text: str, terms: Iterable[str], budget: int = 700, each: int = 350) -> str:
+    """The paragraphs of `text` most likely to hold `terms`, cut to about `budget` characters.
+
+    Whoosh's highlighter tokenises (and stems) all the text it is given, which made
+    highlighting ten long bodies cost more than the search itself. A cheap substring
+    test on lowercased paragraphs (stems are mostly prefixes of the words) picks the few
+    worth highlighting; the highlighter then decides exactly.
+    """
+    if len(text) <= budget:
+        return text
+    terms = [t for t in terms if t]
+    paras = [p for p in _PARA_SPLIT.split(text) if p.strip()]
+    scored = []
+    for i, p in enumerate(paras):
+        low = p.lower()
+        found = [low.find(t) for t in terms]
+        hits = [f for f in found if f >= 0]
+        if hits:
+            start = max(0, min(hits) - each // 4)
+            scored.append((-len(hits), i, p[start:start + each]))
+    if not scored:
+        return text[:budget]
+    picked, used = [], 0
+    for _, i, chunk in sorted(scored):
+        if used >= budget:
+            break
+        picked.append((i, chunk))
+        used += len(chunk)
+    return "\n\n".join(chunk for _, chunk in sorted(picked))
+
+
 class _MarkerFormatter(highlight.Formatter):
     """Wraps matched words in a marker (`**` for Markdown/JSON, ANSI bold for terminals)."""
 
@@ -261,13 +331,15 @@ class _MarkerFormatter(highlight.Formatter):
 @dataclass
 class Manifest:
     kb_root: str
-    files: dict[str, dict[str, object]]  # rel_path -> {"hash", "id", "size", "mtime_ns"}
+    files: dict[str, dict[str, object]]  # rel_path -> {"hash", "id", "size", "mtime_ns"} of indexed files
     built_at: float
     doc_count: int
+    skipped: dict[str, dict[str, object]] = field(default_factory=dict)  # rel_path -> {"size", "mtime_ns"}
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, "version": FORMAT_VERSION, "kb_root": self.kb_root,
-                           "files": self.files, "built_at": self.built_at, "doc_count": self.doc_count}, indent=1)
+                           "files": self.files, "skipped": self.skipped, "built_at": self.built_at,
+                           "doc_count": self.doc_count}, indent=1)
 
     @classmethod
     def read(cls, build: Path) -> "Manifest":
@@ -284,7 +356,11 @@ class Manifest:
         if data.get("version") != FORMAT_VERSION:
             raise IndexProblem(f"index format {data.get('version')} is not supported by this kbtool "
                                f"(needs {FORMAT_VERSION}). Run `kbtool index --rebuild`.")
-        return cls(data["kb_root"], data["files"], data["built_at"], data["doc_count"])
+        try:
+            return cls(str(data["kb_root"]), dict(data["files"]), float(data["built_at"]), int(data["doc_count"]),
+                       dict(data.get("skipped") or {}))
+        except (KeyError, TypeError, ValueError) as e:
+            raise IndexProblem(f"index manifest {mpath} is incomplete ({e!r}). Run `kbtool index --rebuild`.") from None
 
 
 class _Lock:
@@ -302,8 +378,8 @@ class _Lock:
         except OSError as e:
             fh.close()
             if e.errno in (errno.EAGAIN, errno.EACCES):
-                raise IndexProblem(f"another `kbtool index` is already updating {self.path.parent}; "
-                                   "wait for it to finish and try again") from None
+                raise IndexBusy(f"another `kbtool index` is already updating {self.path.parent}; "
+                                "wait for it to finish and try again") from None
             raise
         fh.truncate(0)
         fh.write(str(os.getpid()))
@@ -361,11 +437,122 @@ class Filters:
     include_retired: bool = False
 
 
+class BadQuery(ValueError):
+    """A query that cannot run, e.g. `created:soon`; the message says what is wrong."""
+
+
+# Words of the query syntax, never "corrected" by did-you-mean.
+_OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
+_DYM_WORD = re.compile(r"^(?P<pre>[(\"']*(?:\w+:)?[(\"']*)(?P<word>[A-Za-z]+)(?P<post>[)\"'~^0-9.]*)$")
+
+
+def _query_errors(q: wquery.Query) -> list[str]:
+    """Messages of the error nodes Whoosh's parser leaves in a tree instead of raising."""
+    out, stack = [], [q]
+    while stack:
+        node = stack.pop()
+        if getattr(node, "error", None):
+            out.append(str(node.error))  # type: ignore[attr-defined]
+        stack.extend(node.children())
+    return out
+
+
+def _rewrite(q: wquery.Query, schema: Schema) -> wquery.Query:
+    """Fix the parts of a parsed query that Whoosh would run wrongly or not at all.
+
+    - `a NOT b` under our OR grouping parses as `Or([a, Not(b)])`, which matches every
+      document without `b` (and can divide by zero in the coordination scorer): make it
+      `AndNot(a, b)`, as a reader of the query means.
+    - A phrase on a field indexed without positions (the error-code fields) raises
+      QueryError at search time: require all its words there instead.
+    - `*` expands to every term of every field (slow): match all documents directly.
+    """
+    if isinstance(q, wquery.Phrase):
+        if q.fieldname in schema and not schema[q.fieldname].format.supports("positions"):
+            terms = [wquery.Term(q.fieldname, w, boost=q.boost) for w in q.words]
+            return wquery.And(terms) if len(terms) > 1 else (terms[0] if terms else wquery.NullQuery)
+        return q
+    if isinstance(q, wquery.Every) or (isinstance(q, wquery.Wildcard) and q.text == "*"):
+        return wquery.Every(boost=q.boost)
+    if isinstance(q, wquery.Or):
+        subs = [_rewrite(s, schema) for s in q.subqueries]
+        neg = [s.query for s in subs if isinstance(s, wquery.Not)]
+        pos = [s for s in subs if not isinstance(s, wquery.Not)]
+        new = copy.copy(q)  # keeps `scale` (coordination) and `minmatch`, which `apply` drops
+        new.subqueries = pos if neg and pos else subs
+        if neg and pos:
+            return wquery.AndNot(new, neg[0] if len(neg) == 1 else wquery.Or(neg))
+        return new
+    return q.apply(lambda s: _rewrite(s, schema))
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance (a swap of neighbours counts as one edit)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _highlight_terms(q: wquery.Query, reader: object, cap: int = 500) -> frozenset[str]:
+    """Body-analyser terms to highlight for `q`: its words in the stemmed text fields, the
+    parts of matched error codes, wildcard/fuzzy expansions; nothing under NOT."""
+    out: set[str] = set()
+    stack = [q]
+    while stack and len(out) < cap:
+        node = stack.pop()
+        if isinstance(node, wquery.Not):
+            continue
+        if isinstance(node, wquery.AndNot):
+            stack.append(node.a)
+            continue
+        if not node.is_leaf():
+            stack.extend(node.children())
+            continue
+        try:
+            pairs = node.existing_terms(reader, expand=True)
+        except Exception:  # a leaf type without terms (Every, NullQuery)
+            continue
+        for fieldname, term in pairs:
+            word = term.decode("utf-8") if isinstance(term, bytes) else str(term)
+            if fieldname in ("error_code", "error_parts"):
+                out.update(analyze(word))
+            elif fieldname in STEMMED_FIELDS:
+                out.add(word)
+    return frozenset(out)
+
+
+def _fragment(fields: dict[str, object], terms: frozenset[str], frag: highlight.Fragmenter,
+              fmt: highlight.Formatter) -> str:
+    """The best passages of the body (else the summary) for the query's terms, highlighted.
+
+    Whoosh's Hit.highlights("body") would only use terms matched *in the body*, so a hit
+    found by its title or error code (`SAML-403`, `ERR_CERT_DATE_INVALID`) showed an
+    unhighlighted summary although the body mentions the code.
+    """
+    if terms:
+        for name in ("body", "summary"):
+            text = str(fields.get(name) or "")
+            if text:
+                out = highlight.highlight(_passages(text, terms), terms, _QUERY_ANALYZER, frag, fmt, top=3)
+                if out:
+                    return " ".join(out.split())
+    return " ".join(str(fields.get("summary") or fields.get("body") or "")[:220].split())
+
+
 class Snapshot:
     """A read-only view of one index build: Whoosh searcher + forward index.
 
-    A snapshot stays valid after a newer build is swapped in; call `Index.open()` again
-    (or `is_current()`) to move to the newest.
+    A snapshot stays valid after a newer build is swapped in (the build directory is
+    never modified); call `Index.open()` again (see `is_current()`) to move to the newest.
+    It holds one Whoosh searcher (searches from several threads take turns) and caches
+    filter document sets, which is safe because a build never changes.
     """
 
     def __init__(self, build: Path) -> None:
@@ -377,10 +564,31 @@ class Snapshot:
             raise IndexProblem(f"index at {build} is damaged ({type(e).__name__}: {e}). "
                                "Run `kbtool index --rebuild`.") from None
         self._forward: Forward | None = None
+        # One searcher for the snapshot's life, opened now so that it keeps its files even
+        # if the build directory is pruned later; searches take turns (Whoosh readers are
+        # not thread-safe). The build never changes, so parsed filters can be cached.
+        try:
+            self._searcher = self._ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+        except Exception as e:
+            self._ix.close()
+            raise IndexProblem(f"index at {build} is damaged ({type(e).__name__}: {e}). "
+                               "Run `kbtool index --rebuild`.") from None
+        # Plain OR grouping: Whoosh's coordination scaling (OrGroup.factory) multiplies a
+        # score by (n - 1) / n over the n matching field terms, so a word found in one
+        # field scores 0 for every document (and n = 0 divides by zero).
+        self._schema = self._searcher.schema  # (FileIndex.schema re-reads the TOC from disk on every access)
+        self._parser = qparser.MultifieldParser(list(BOOSTS), self._schema, fieldboosts=BOOSTS, group=qparser.OrGroup)
+        self._parser.add_plugin(qparser.FuzzyTermPlugin())
+        self._filters: dict[tuple[object, ...], set[int] | None] = {}
+        self._lock = threading.RLock()
 
     @property
     def doc_count(self) -> int:
         return self.manifest.doc_count
+
+    def is_current(self, index_dir: Path) -> bool:
+        """Whether this snapshot is still the build `index_dir/current` points at."""
+        return current_build(Path(index_dir)) == self.build
 
     def forward(self) -> Forward:
         if self._forward is None:
@@ -391,30 +599,73 @@ class Snapshot:
                                    "Run `kbtool index --rebuild`.") from None
         return self._forward
 
+    def parse(self, text: str) -> wquery.Query:
+        """The Whoosh query for `text` (raises BadQuery for a query that cannot run)."""
+        try:
+            with self._lock:
+                q = self._parser.parse(text, normalize=False)
+        except Exception as e:  # Whoosh's parser raises plain errors for some field values
+            raise BadQuery(f"{type(e).__name__}: {e}") from None
+        errors = _query_errors(q)
+        if errors:
+            raise BadQuery("; ".join(dict.fromkeys(errors)))
+        return _rewrite(q, self._schema).normalize()
+
     def search(self, text: str, filters: Filters | None = None, limit: int = 10, markup: str = "**") -> SearchResult:
-        """Whoosh query syntax over the boosted text fields, with filters and highlights."""
+        """Whoosh query syntax over the boosted text fields, with filters and highlights.
+
+        Raises BadQuery (a ValueError) for a query that cannot run, IndexProblem if the
+        index turns out to be damaged.
+        """
         filters = filters or Filters()
-        fields = list(BOOSTS)
-        parser = qparser.MultifieldParser(fields, self._ix.schema, fieldboosts=BOOSTS, group=qparser.OrGroup.factory(0.9))
-        parser.add_plugin(qparser.FuzzyTermPlugin())
-        q = parser.parse(text)
-        allow = self._filter_query(filters)
-        with self._ix.searcher(weighting=BM25F(B=0.75, K1=1.2)) as s:
-            results = s.search(q, limit=limit, filter=allow, terms=True)
-            results.fragmenter = highlight.ContextFragmenter(maxchars=220, surround=70)
-            results.formatter = _MarkerFormatter(markup)
-            hits = []
-            for r in results:
-                frag = r.highlights("body") or r.highlights("summary") or " ".join(str(r.get("summary", "")).split())
-                hits.append(Hit(id=r["id"], title=r["title"], type=r["type"], status=r["status"],
-                                audience=r["audience"], path=r["path"], score=round(float(r.score), 4),
-                                fragment=" ".join(frag.split()), replaced_by=r.get("replaced_by", ""),
-                                product=r.get("product", "")))
-            total = len(results)
-            did_you_mean = None
-            if total == 0 or (hits and hits[0].score < 1.0):
-                did_you_mean = self._did_you_mean(s, text)
+        q = self.parse(text)
+        try:
+            with self._lock:
+                return self._search(text, q, filters, limit, markup)
+        except wquery.QueryError as e:
+            raise BadQuery(str(e)) from None
+        except (OSError, EOFError, struct.error, zlib.error, pickle.UnpicklingError, IndexError) as e:
+            raise IndexProblem(f"index at {self.build} is damaged ({type(e).__name__}: {e}). "
+                               "Run `kbtool index --rebuild`.") from None
+
+    def _search(self, text: str, q: wquery.Query, filters: Filters, limit: int, markup: str) -> SearchResult:
+        s = self._searcher
+        allow = self._allowed(filters)
+        # No terms=True: Whoosh's per-document term recording costs a third of the search;
+        # the query's own terms serve the highlighter (it marks only what a passage has).
+        results = s.search(q, limit=limit, filter=allow)
+        scored = results.scored_length()
+        # len(results) may count documents the filter removed; count the filtered set.
+        total = scored if scored < limit else self._count(q, allow)
+        terms = _highlight_terms(q, s.reader())
+        frag = highlight.ContextFragmenter(maxchars=220, surround=70)
+        fmt = _MarkerFormatter(markup)
+        hits = []
+        for r in results:
+            fields = r.fields()
+            hits.append(Hit(id=fields["id"], title=fields["title"], type=fields["type"], status=fields["status"],
+                            audience=fields["audience"], path=fields["path"], score=round(float(r.score), 4),
+                            fragment=_fragment(fields, terms, frag, fmt), replaced_by=fields.get("replaced_by", ""),
+                            product=fields.get("product", "")))
+        # A word the index has never seen gets a spelling suggestion, whatever the other
+        # words found (zero or weak results are the usual sign; "webhok timeout" still
+        # finds timeouts, yet the analyst meant webhooks).
+        did_you_mean = self._did_you_mean(s, text)
         return SearchResult(text, hits, total, did_you_mean)
+
+    def _allowed(self, f: Filters) -> set[int] | None:
+        """Document numbers passing the filters (cached: the build never changes)."""
+        key = (f.type, tuple(f.status) if f.status else f.status, f.audience, f.product, f.tag, f.include_retired)
+        if key not in self._filters:
+            fq = self._filter_query(f)
+            if len(self._filters) > 64:
+                self._filters.clear()
+            self._filters[key] = None if fq is None else set(self._searcher.docs_for_query(fq))
+        return self._filters[key]
+
+    def _count(self, q: wquery.Query, allow: set[int] | None) -> int:
+        ids = self._searcher.docs_for_query(q)
+        return sum(1 for d in ids if d in allow) if allow is not None else sum(1 for _ in ids)
 
     def _filter_query(self, f: Filters) -> wquery.Query | None:
         clauses: list[wquery.Query] = []
@@ -423,29 +674,40 @@ class Snapshot:
                 clauses.append(wquery.Term(name, value))
         if f.tag:
             clauses.append(wquery.Term("tags", f.tag.lower()))
-        if f.status and not f.include_retired:
-            clauses.append(wquery.Or([wquery.Term("status", s) for s in f.status]))
+        if f.status:
+            statuses = tuple(f.status) + (("retired",) if f.include_retired and "retired" not in f.status else ())
+            clauses.append(wquery.Or([wquery.Term("status", s) for s in statuses]))
         if not clauses:
             return None
         return wquery.And(clauses) if len(clauses) > 1 else clauses[0]
 
     def _did_you_mean(self, searcher: object, text: str) -> str | None:
-        corrector = searcher.corrector("spell")  # type: ignore[attr-defined]
+        """Correct words the unstemmed `spell` field has never seen: nearest edit first, then
+        commonest.
+
+        (Whoosh's ReaderCorrector ranks only by frequency within the maximum distance, so
+        "databse" would become "databases" whenever that is more frequent than "database".)
+        """
         reader = searcher.reader()  # type: ignore[attr-defined]
-        words, changed = [], False
+        words, changed, corrector = [], False, None
         for w in text.split():
-            plain = w.lower()
-            if plain.isalpha() and len(plain) > 2 and reader.doc_frequency("spell", plain) == 0:
-                sugg = corrector.suggest(plain, limit=1)
-                if sugg:
-                    words.append(sugg[0])
+            m = _DYM_WORD.match(w)
+            plain = m.group("word").lower() if m else ""
+            if m and w not in _OPERATORS and len(plain) > 2 and reader.doc_frequency("spell", plain) == 0:
+                corrector = corrector or searcher.corrector("spell")  # type: ignore[attr-defined]
+                cands = corrector.suggest(plain, limit=20, maxdist=2)
+                if cands:
+                    best = min(cands, key=lambda c: (_edit_distance(plain, c), -reader.frequency("spell", c), c))
+                    words.append(m.group("pre") + best + m.group("post"))
                     changed = True
                     continue
             words.append(w)
         return " ".join(words) if changed else None
 
     def close(self) -> None:
-        self._ix.close()
+        with self._lock:
+            self._searcher.close()
+            self._ix.close()
 
 
 # --- building -----------------------------------------------------------------------
@@ -460,13 +722,15 @@ class BuildReport:
     seconds: float = 0.0
     full: bool = False
     build: Path | None = None
-    skipped: list[str] = field(default_factory=list)  # invalid articles not indexed
+    skipped: list[str] = field(default_factory=list)  # KB files with errors, not indexed
+    note: str = ""  # why a full build happened when an incremental one was asked for
 
     def summary(self) -> str:
         kind = "full build" if self.full else "incremental"
         extra = f", {len(self.skipped)} invalid skipped" if self.skipped else ""
+        note = f" ({self.note})" if self.note else ""
         return (f"indexed ({kind}): {self.added} added, {self.updated} updated, {self.removed} removed, "
-                f"{self.unchanged} unchanged{extra} in {self.seconds:.2f}s")
+                f"{self.unchanged} unchanged{extra} in {self.seconds:.2f}s{note}")
 
 
 Progress = Callable[[int, int], None]
@@ -475,6 +739,23 @@ Progress = Callable[[int, int], None]
 def _file_state(a: Article) -> dict[str, object]:
     st = a.path.stat()
     return {"hash": a.content_hash, "id": a.id, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+@dataclass
+class _Entry:
+    """One indexable KB file: its manifest state, and the parsed article when it must be
+    (re)indexed. The fast update path leaves `article` None for unchanged files."""
+
+    state: dict[str, object]  # {"hash", "id", "size", "mtime_ns"}
+    article: Article | None = None
+
+
+class _NeedFullLoad(Exception):
+    """The fast update path cannot decide alone; load the whole KB with `load_kb`."""
+
+
+def _is_ours(name: str) -> bool:
+    return name in ("current", ".lock") or name.startswith(("build-", ".current-", "."))
 
 
 class Index:
@@ -499,51 +780,153 @@ class Index:
         return Snapshot(build)
 
     def is_stale(self, kb_root: Path) -> bool:
-        """Cheap check (sizes and mtimes; no hashing) whether KB files changed since the build."""
+        """Cheap check (sizes and mtimes; no hashing) whether KB files changed since the build.
+
+        Also True when there is no usable build (missing, or a manifest this kbtool cannot
+        read), so that an update rebuilds it; `open()` explains what is wrong.
+        """
         build = current_build(self.dir)
         if build is None:
             return True
-        files = Manifest.read(build).files
-        seen = 0
-        for sub in ("articles", "runbooks"):
-            for p in (kb_root / sub).rglob("*.md") if (kb_root / sub).is_dir() else ():
-                rel = p.relative_to(kb_root).as_posix()
-                st = files.get(rel)
-                try:
-                    s = p.stat()
-                except OSError:
-                    return True
-                if st is None or st.get("size") != s.st_size or st.get("mtime_ns") != s.st_mtime_ns:
-                    return True
-                seen += 1
-        return seen != len(files)
+        try:
+            m = Manifest.read(build)
+        except IndexProblem:
+            return True
+        root = Path(kb_root).resolve()
+        if m.kb_root != str(root):
+            return True
+        known = {**m.skipped, **m.files}
+        files, _ = discover(root)
+        for p in files:
+            st = known.get(p.relative_to(root).as_posix())
+            try:
+                s = p.stat()
+            except OSError:
+                return True
+            if st is None or st.get("size") != s.st_size or st.get("mtime_ns") != s.st_mtime_ns:
+                return True
+        return len(files) != len(known)
 
     def build(self, kb: KB, rebuild: bool = False, progress: Progress | None = None) -> BuildReport:
         """Bring the index up to date with `kb`: incremental by content hash unless `rebuild`.
 
-        Raises IndexProblem if another writer holds the lock.
+        Raises IndexProblem if another writer holds the lock (IndexBusy) or the directory
+        holds files that are not kbtool's.
         """
+        entries = {a.rel_path: _Entry(_file_state(a), a) for a in kb.articles if a.valid}
+        files, _ = discover(kb.root)
+        skipped = {}
+        for p in files:
+            rel = p.relative_to(kb.root).as_posix()
+            if rel not in entries:
+                try:
+                    st = p.stat()
+                except OSError:
+                    continue
+                skipped[rel] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        for a in kb.articles:  # invalid articles outside the discovered files (a hand-made KB)
+            if not a.valid and a.rel_path not in skipped:
+                skipped[a.rel_path] = {"size": -1, "mtime_ns": -1}
+        return self._build(Path(kb.root), entries, skipped, rebuild, progress)
+
+    def update(self, kb_root: Path, progress: Progress | None = None) -> BuildReport:
+        """Incremental update that parses only the files whose size or mtime changed.
+
+        Unchanged files keep the hash and id the manifest recorded; changed, added and
+        previously skipped files are parsed with `content.load_article`. This avoids
+        loading the whole KB (seconds at 10,000 articles) to re-index one file. Whenever
+        that is not enough to decide (no usable build, another KB, an id used by two
+        files, a damaged build) it raises _NeedFullLoad and `update_index` loads the KB.
+        """
+        root = Path(kb_root).resolve()
+        build = current_build(self.dir)
+        if build is None:
+            raise _NeedFullLoad
+        try:
+            m = Manifest.read(build)
+        except IndexProblem:
+            raise _NeedFullLoad from None
+        if m.kb_root != str(root):
+            raise _NeedFullLoad
+        files, _ = discover(root)
+        entries: dict[str, _Entry] = {}
+        skipped: dict[str, dict[str, object]] = {}
+        owners: dict[str, list[str]] = {}
+        for p in files:
+            rel = p.relative_to(root).as_posix()
+            try:
+                st = p.stat()
+            except OSError:
+                raise _NeedFullLoad from None
+            state: dict[str, object] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+            known = m.files.get(rel)
+            if known and known.get("size") == st.st_size and known.get("mtime_ns") == st.st_mtime_ns:
+                entries[rel] = _Entry(dict(known))
+                owners.setdefault(str(known["id"]), []).append(rel)
+                continue
+            a, _diags = load_article(p, root)
+            if a is not None:
+                owners.setdefault(a.id, []).append(rel)  # invalid articles claim their id too (load_kb)
+            if a is None or not a.valid:
+                skipped[rel] = state
+                continue
+            entries[rel] = _Entry({"hash": a.content_hash, "id": a.id, **state}, a)
+        if any(len(rels) > 1 for rels in owners.values()):
+            raise _NeedFullLoad  # duplicate ids: load_kb decides which file keeps the id
+        return self._build(root, entries, skipped, False, progress)
+
+    def _check_dir(self) -> None:
+        """Refuse to write into a directory that holds anything but kbtool's own files."""
+        if not self.dir.exists():
+            return
+        if not self.dir.is_dir():
+            raise IndexProblem(f"{self.dir} is not a directory; choose another --index-dir")
+        foreign = sorted(p.name for p in self.dir.iterdir() if not _is_ours(p.name))
+        if foreign:
+            raise IndexProblem(f"{self.dir} is not a kbtool index directory (it holds {', '.join(foreign[:3])}"
+                               f"{', …' if len(foreign) > 3 else ''}); refusing to write into it. "
+                               "Choose another --index-dir (or index_dir in the config), or empty it.")
+
+    def _build(self, root: Path, entries: dict[str, _Entry], skipped: dict[str, dict[str, object]],
+               rebuild: bool, progress: Progress | None) -> BuildReport:
         t0 = time.perf_counter()
+        self._check_dir()
         self.dir.mkdir(parents=True, exist_ok=True)
         with _Lock(self.dir):
             old = current_build(self.dir)
             old_manifest = None
+            note = ""
             if old is not None and not rebuild:
                 try:
                     old_manifest = Manifest.read(old)
                 except IndexProblem:
-                    old_manifest = None  # foreign/incompatible: do a full build beside it
-            report = BuildReport(full=old_manifest is None)
-            articles = [a for a in kb.articles if a.valid]
-            report.skipped = [a.rel_path for a in kb.articles if not a.valid]
+                    note = "previous index unusable: rebuilt from scratch"
+                if old_manifest is not None and old_manifest.kb_root != str(root):
+                    old_manifest, note = None, f"previous index was built from {old_manifest.kb_root}"
+            files = {rel: e.state for rel, e in entries.items()}
+            report = BuildReport(full=old_manifest is None, skipped=sorted(skipped), note=note)
+            if old_manifest is not None and old_manifest.files == files and old_manifest.skipped == skipped:
+                report.unchanged, report.build = len(entries), old  # nothing changed: keep the build
+                self._prune()
+                report.seconds = time.perf_counter() - t0
+                return report
             new = self.dir / f"build-{time.time_ns()}-{os.getpid()}"
             try:
+                if old_manifest is not None:
+                    try:
+                        self._incremental(old, old_manifest, new, entries, report, progress)  # type: ignore[arg-type]
+                    except Exception as err:  # a damaged previous build: start afresh if we can
+                        shutil.rmtree(new, ignore_errors=True)
+                        if any(e.article is None for e in entries.values()):
+                            raise _NeedFullLoad from err
+                        report = BuildReport(full=True, skipped=report.skipped,
+                                             note=f"previous index unreadable ({type(err).__name__}): rebuilt from scratch")
+                        old_manifest = None
                 if old_manifest is None:
-                    self._full(new, articles, report, progress)
-                else:
-                    self._incremental(old, old_manifest, new, articles, report, progress)  # type: ignore[arg-type]
-                files = {a.rel_path: _file_state(a) for a in articles}
-                manifest = Manifest(str(kb.root), files, time.time(), len(articles))
+                    if any(e.article is None for e in entries.values()):
+                        raise _NeedFullLoad
+                    self._full(new, [e.article for e in entries.values()], report, progress)  # type: ignore[misc]
+                manifest = Manifest(str(root), files, time.time(), len(entries), skipped)
                 (new / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
                 _fsync_dir(new)
                 self._swap(new)
@@ -558,12 +941,14 @@ class Index:
     def _full(self, new: Path, articles: list[Article], report: BuildReport, progress: Progress | None) -> None:
         new.mkdir(parents=True)
         ix = windex.create_in(str(new), make_schema())
+        analyzer = _stem()
         fwd = _ForwardBuilder()
         writer = ix.writer(limitmb=256)
         try:
             for i, a in enumerate(articles, 1):
-                writer.add_document(**document(a))
-                fwd.add(a)
+                toks = _tokens(_texts(a), analyzer)
+                writer.add_document(**document(a, toks))
+                fwd.add(a, toks)
                 if progress:
                     progress(i, len(articles))
             writer.commit()
@@ -575,31 +960,37 @@ class Index:
         fwd.build().save(new / FORWARD)
         report.added = len(articles)
 
-    def _incremental(self, old: Path, manifest: Manifest, new: Path, articles: list[Article],
+    def _incremental(self, old: Path, manifest: Manifest, new: Path, entries: dict[str, _Entry],
                      report: BuildReport, progress: Progress | None) -> None:
+        old_files = manifest.files
+        changed = [e.article for rel, e in entries.items() if rel in old_files and old_files[rel].get("hash") != e.state["hash"]]
+        added = [e.article for rel, e in entries.items() if rel not in old_files]
+        removed = [rel for rel in old_files if rel not in entries]
+        report.updated, report.added, report.removed = len(changed), len(added), len(removed)
+        report.unchanged = len(entries) - len(changed) - len(added)
+        drop = {str(old_files[rel]["id"]) for rel in removed} | {str(old_files[a.rel_path]["id"]) for a in changed}  # type: ignore[union-attr]
+        todo: list[Article] = changed + added  # type: ignore[operator]
         new.mkdir(parents=True)
         for f in old.iterdir():  # Whoosh files are write-once: hard links are a safe copy
-            if f.name not in (MANIFEST, FORWARD) and not f.name.endswith(".lock"):
-                os.link(f, new / f.name)
-        by_rel = {a.rel_path: a for a in articles}
-        old_ids = {rel: str(v["id"]) for rel, v in manifest.files.items()}
-        changed = [a for rel, a in by_rel.items() if rel in manifest.files and manifest.files[rel]["hash"] != a.content_hash]
-        added = [a for rel, a in by_rel.items() if rel not in manifest.files]
-        removed = [rel for rel in manifest.files if rel not in by_rel]
-        report.updated, report.added, report.removed = len(changed), len(added), len(removed)
-        report.unchanged = len(articles) - len(changed) - len(added)
-        drop = {old_ids[rel] for rel in removed} | {old_ids[a.rel_path] for a in changed}
-        todo = changed + added
+            if f.name == MANIFEST or f.name.endswith((".lock", "WRITELOCK")):
+                continue
+            if f.name == FORWARD and (todo or drop):
+                continue
+            os.link(f, new / f.name)
+        if not (todo or drop):
+            return  # nothing to re-index (files only touched): a new manifest is all it takes
         ix = windex.open_dir(str(new))
+        analyzer = _stem()
+        toks = {a.id: _tokens(_texts(a), analyzer) for a in todo}
         writer = ix.writer()
         try:
             for doc_id in drop:
                 writer.delete_by_term("id", doc_id)
             for i, a in enumerate(todo, 1):
-                writer.update_document(**document(a))
+                writer.update_document(**document(a, toks[a.id]))
                 if progress:
                     progress(i, len(todo))
-            writer.commit(merge=bool(todo or drop))
+            writer.commit(merge=True)
         except BaseException:
             writer.cancel()
             raise
@@ -607,7 +998,7 @@ class Index:
             ix.close()
         fwd = _ForwardBuilder(Forward.load(old / FORWARD), drop | {a.id for a in todo})
         for a in todo:
-            fwd.add(a)
+            fwd.add(a, toks[a.id])
         fwd.build().save(new / FORWARD)
 
     def _swap(self, new: Path) -> None:
@@ -619,13 +1010,25 @@ class Index:
         _fsync_dir(self.dir)
 
     def _prune(self) -> None:
-        """Keep the newest builds (readers may still hold the previous one); drop the rest."""
+        """Drop what killed builds left behind, and all but the newest complete builds
+        (readers may still hold the previous one). Runs under the lock."""
         cur = current_build(self.dir)
-        builds = sorted((p for p in self.dir.glob("build-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+        builds = []
+        for p in self.dir.glob("build-*"):
+            if not p.is_dir() or p.is_symlink():
+                continue
+            if p != cur and not (p / MANIFEST).exists():  # a killed or failed build
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                builds.append(p)
+        builds.sort(key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
         keep = {cur, *builds[:KEEP_BUILDS]}
         for p in builds:
             if p not in keep:
                 shutil.rmtree(p, ignore_errors=True)
+        for p in self.dir.glob(".current-*"):  # a swap interrupted between symlink and rename
+            if p.is_symlink():
+                p.unlink(missing_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -658,25 +1061,43 @@ def terminal_progress(label: str = "indexing") -> Progress | None:
 
 
 def update_index(config: Config, rebuild: bool = False, progress: Progress | None = None, kb: KB | None = None) -> BuildReport:
-    """Load the KB and bring the configured index up to date (the `kbtool index` command)."""
+    """Bring the configured index up to date (the `kbtool index` command).
+
+    Without `kb` an incremental update parses only the files that changed (see
+    `Index.update`); the whole KB is loaded when that cannot decide, or for `rebuild`.
+    """
+    idx = Index.for_config(config)
+    if kb is None and not rebuild:
+        try:
+            return idx.update(config.kb, progress)
+        except _NeedFullLoad:
+            pass
     kb = kb or load_kb(config.kb, config)
-    return Index.for_config(config).build(kb, rebuild=rebuild, progress=progress)
+    return idx.build(kb, rebuild=rebuild, progress=progress)
 
 
 def search(config: Config, text: str, filters: Filters | None = None, limit: int = 10,
            auto_update: bool = True, markup: str = "**") -> SearchResult:
-    """Search the index, first refreshing it incrementally if the KB changed (`kbtool search`)."""
+    """Search the index, first refreshing it incrementally if the KB changed (`kbtool search`).
+
+    If another process is building the index right now, searches the current build and
+    flags the result stale instead of failing.
+    """
     idx = Index.for_config(config)
     stale = idx.is_stale(config.kb) if idx.exists() else False
     report = None
     if stale and auto_update:
-        report = update_index(config)
+        try:
+            report = update_index(config)
+            stale = False
+        except IndexBusy:
+            pass
     snap = idx.open()
     try:
         result = snap.search(text, filters, limit, markup=markup)
     finally:
         snap.close()
-    result.stale = stale and not auto_update
+    result.stale = stale
     result.updated = report
     return result
 

@@ -34,7 +34,8 @@ class Rule:
     fixable: bool = False
     default: bool = True  # False: opt-in, runs only when selected explicitly
     by_audience: bool = False  # error in public content, warning in internal content
-    loader: bool = False  # emitted by kbtool.content.load_kb, passed through by lint
+    loader: bool = False  # emitted by kbtool.content.load_kb, passed through by lint; the
+    # message is then the loader's own text, and `message` here shows its shape
 
     @property
     def category(self) -> str:
@@ -57,28 +58,28 @@ def _doc(what: str, why: str, example: str, fix: str) -> str:
 
 _RULES: list[Rule] = [
     # --- KB0xx: file and parse (emitted by the loader) ------------------------------
-    Rule("KB001", "unreadable-file", ERROR, "cannot read file: {detail}", _doc(
+    Rule("KB001", "unreadable-file", ERROR, "cannot read file: {reason}", _doc(
         "Reports a file under `articles/` or `runbooks/` that cannot be opened: no permission, "
         "a broken symlink or a symlink loop.",
         "An unreadable article silently disappears from search and the site; CI should say so.",
         "`articles/setup.md -> ../missing.md` (a dangling symlink).",
         "Restore the target, fix the permissions, or delete the file.",
     ), loader=True),
-    Rule("KB002", "bad-encoding", ERROR, "{detail}", _doc(
+    Rule("KB002", "bad-encoding", ERROR, "binary file, or not valid UTF-8: byte {byte} cannot be decoded", _doc(
         "Reports binary files and files that are not valid UTF-8, with the line and column of "
         "the first undecodable byte. A UTF-8 BOM and CRLF line endings are accepted.",
         "The site and the search index read UTF-8; a Latin-1 file shows mojibake or is dropped.",
         "A file saved as Windows-1252 containing `caf\\xe9`.",
         "Re-save the file as UTF-8 (most editors: *Save with encoding > UTF-8*).",
     ), loader=True),
-    Rule("KB003", "empty-or-huge-file", ERROR, "{detail}", _doc(
+    Rule("KB003", "empty-or-huge-file", ERROR, "empty file, or {size} KiB over the 2 MiB limit", _doc(
         "Reports empty files and files over the 2 MiB article limit.",
         "An empty file is an article with no content; a huge one is almost always a pasted log or "
         "data dump that slows every tool and nobody can review.",
         "`articles/export-log.md` of 12 MiB.",
         "Delete the empty file; move big logs or data to an attachment store and link to them.",
     ), loader=True),
-    Rule("KB004", "missing-front-matter", ERROR, "{detail}", _doc(
+    Rule("KB004", "missing-front-matter", ERROR, "no front-matter, or front-matter never closed with '---'", _doc(
         "Reports a file that does not start with a `---` line, or whose front-matter is never "
         "closed with a second `---` line.",
         "Without front-matter the file has no id, status or audience, so nothing can publish or "
@@ -86,13 +87,13 @@ _RULES: list[Rule] = [
         "A file that starts with `# Title` instead of `---`.",
         "Add the front-matter block (`kbtool new TYPE --title ...` writes a complete one).",
     ), loader=True),
-    Rule("KB005", "invalid-yaml", ERROR, "{detail}", _doc(
+    Rule("KB005", "invalid-yaml", ERROR, "invalid YAML in front-matter: {problem}", _doc(
         "Reports front-matter that is not valid YAML, at the line and column the parser stopped.",
         "The whole article is unusable until the YAML parses.",
         "`title: Fix: login fails` (an unquoted value containing `: `).",
         "Quote values that contain `:` or start with a special character: `title: \"Fix: login fails\"`.",
     ), loader=True),
-    Rule("KB006", "front-matter-not-mapping", ERROR, "{detail}", _doc(
+    Rule("KB006", "front-matter-not-mapping", ERROR, "front-matter must be a mapping of 'key: value' lines, got {type}", _doc(
         "Reports front-matter that parses but is not a mapping of `key: value` lines "
         "(for example a list or a bare string).",
         "Fields can only be read from a mapping.",
@@ -100,7 +101,7 @@ _RULES: list[Rule] = [
         "Write one `key: value` per line.",
     ), loader=True),
     # --- KB1xx: schema ----------------------------------------------------------------
-    Rule("KB101", "missing-field", ERROR, "{detail}", _doc(
+    Rule("KB101", "missing-field", ERROR, "missing required field {field!r}", _doc(
         "Reports a required front-matter field that is missing or empty: id, title, type, status, "
         "audience, owner, summary, created, last_reviewed (runbooks default to audience internal).",
         "Every tool relies on these fields: the site needs the title and summary, access control "
@@ -108,7 +109,7 @@ _RULES: list[Rule] = [
         "An article without `owner:`.",
         "Add the field. `kbtool new` scaffolds all of them.",
     ), loader=True),
-    Rule("KB102", "wrong-type", ERROR, "{detail}", _doc(
+    Rule("KB102", "wrong-type", ERROR, "field {field!r} must be {expected}, got {actual}", _doc(
         "Reports a field with the wrong YAML type: a list where a string is expected, a string "
         "where a list is expected, a `review_every` that is not a positive number.",
         "YAML silently turns `status: yes` into a boolean and `tags: sso` into a string; the "
@@ -116,33 +117,33 @@ _RULES: list[Rule] = [
         "`owner: [identity, billing]`",
         "Use the documented type; quote strings that YAML would read as booleans or numbers.",
     ), loader=True),
-    Rule("KB103", "invalid-value", ERROR, "{detail}", _doc(
+    Rule("KB103", "invalid-value", ERROR, "{field} {value!r} is not one of {allowed} (did you mean ...?)", _doc(
         "Reports `type`, `status` or `audience` values outside the allowed set, with a "
         "*did you mean* suggestion, and runbooks whose type is not `runbook`.",
         "An unknown status is neither published nor hidden; an unknown audience could leak.",
         "`status: publshed` -> `status 'publshed' is not one of ... (did you mean 'published'?)`",
         "Use one of the listed values.",
     ), loader=True),
-    Rule("KB104", "invalid-id", ERROR, "{detail}", _doc(
+    Rule("KB104", "invalid-id", ERROR, "id {id!r} must be lowercase letters, digits and single hyphens", _doc(
         "Reports an `id` that is not lowercase letters, digits and single hyphens.",
         "The id is the URL slug, the link target and the search key; it must be stable and portable.",
         "`id: SAML_Setup`",
         "Use `saml-setup` (and rename the file to match).",
     ), loader=True),
-    Rule("KB105", "duplicate-id", ERROR, "{detail}", _doc(
+    Rule("KB105", "duplicate-id", ERROR, "duplicate id {id!r}: also used by {other}", _doc(
         "Reports an `id` already used by another file, naming that file.",
         "Two articles with one id collide in links, redirects, search and the site.",
         "`runbooks/sso-outage.md` and `articles/sso-outage.md` both with `id: sso-outage`.",
         "Give one of them a new id. Ids are never reused, not even after retirement.",
     ), loader=True),
-    Rule("KB106", "unknown-key", WARNING, "{detail}", _doc(
+    Rule("KB106", "unknown-key", WARNING, "unknown front-matter key {key!r} (did you mean ...?)", _doc(
         "Reports a front-matter key the schema does not know, with a *did you mean* suggestion "
         "for near-misses.",
         "A typo such as `ownr:` silently drops the value; the field then counts as missing.",
         "`ownr: identity-team` -> `unknown front-matter key 'ownr' (did you mean 'owner'?)`",
         "Fix the spelling or remove the key.",
     ), loader=True),
-    Rule("KB107", "invalid-date", ERROR, "{detail}", _doc(
+    Rule("KB107", "invalid-date", ERROR, "{field} {value!r} is not an ISO date (YYYY-MM-DD) / not a real calendar date", _doc(
         "Reports `created` / `last_reviewed` values that are not ISO `YYYY-MM-DD` dates, or that "
         "are impossible dates such as `2025-02-30`.",
         "Freshness checks and the site's *last reviewed* line need a real date.",
@@ -151,7 +152,7 @@ _RULES: list[Rule] = [
         "`2025-3-4`, `14 March 2025`, `March 14, 2025`, ISO datetimes); it never guesses "
         "between day-first and month-first.",
     ), fixable=True, loader=True),
-    Rule("KB108", "duplicate-key", ERROR, "{detail}", _doc(
+    Rule("KB108", "duplicate-key", ERROR, "key {key!r} appears twice in front-matter", _doc(
         "Reports a front-matter key written twice.",
         "YAML keeps the last value without a word; the first is silently ignored.",
         "Two `tags:` lines in one front-matter block.",
@@ -193,8 +194,9 @@ _RULES: list[Rule] = [
         "Use the id of an existing article (the message suggests a close match).",
     )),
     Rule("KB114", "related-not-published", ERROR, "related article {target!r} is {what}", _doc(
-        "Reports a published article whose `related` list names a draft, in-review or retired "
-        "article, and a public article whose `related` list names internal content.",
+        "Reports a published article whose `related` list names a draft or retired article, and "
+        "a public article whose `related` list names content that is not on the public site "
+        "(in review, internal, or a runbook).",
         "Related links are shown on the site: they would point at a page that does not exist "
         "there, or leak the title of internal content.",
         "A published article with `related: [api-v1-keys]` where `api-v1-keys` is retired.",
@@ -289,7 +291,7 @@ _RULES: list[Rule] = [
         "Review the article soon and update `last_reviewed`.",
     )),
     # --- KB4xx: links -----------------------------------------------------------------
-    Rule("KB401", "broken-link", ERROR, "broken link: {target!r} does not exist{hint}", _doc(
+    Rule("KB401", "broken-link", ERROR, "broken link {target!r}: {problem}{hint}", _doc(
         "Reports a relative link to a file that does not exist (external URLs are not fetched).",
         "A broken link on the help center is a dead end for a customer mid-problem.",
         "`[capture a HAR file](capture-har.md)` when the file is `capture-har-file.md`.",
@@ -313,7 +315,7 @@ _RULES: list[Rule] = [
         "Link to public content instead, or remove the link. For a retired target link to its "
         "replacement.",
     )),
-    Rule("KB404", "missing-image", ERROR, "image {target!r} does not exist", _doc(
+    Rule("KB404", "missing-image", ERROR, "missing image {target!r}: {problem}", _doc(
         "Reports an image (`![alt](path)`) whose file does not exist.",
         "A missing screenshot leaves a broken-image icon where the key step should be.",
         "`![SSO page](images/sso.png)` with no `images/sso.png`.",
@@ -357,7 +359,7 @@ _RULES: list[Rule] = [
         "Remove it and rotate the key. Show a placeholder such as `<PRIVATE_KEY>` instead.",
     ), by_audience=True),
     Rule("KB602", "access-token", ERROR, "{kind} {masked} in the article", _doc(
-        "Reports tokens with a recognisable shape: AWS access key ids (`AKIA...`; AWS's "
+        "Reports tokens with a recognisable shape: AWS access key ids (`AKIA...`, `ASIA...`; AWS's "
         "documentation keys ending in `EXAMPLE` are allowed), GitHub (`ghp_`, `gho_`, `ghu_`, "
         "`ghs_`, `ghr_`, `github_pat_`), Slack (`xox?-`, webhook URLs), Stripe (`sk_live_`, "
         "`rk_live_`, `sk_test_`, `whsec_`), Google API keys (`AIza...`) and long `Bearer` "
@@ -375,7 +377,7 @@ _RULES: list[Rule] = [
         "A HAR excerpt with `eyJhbGciOi...`.",
         "Replace it with `<JWT>`; if it was live, revoke the session.",
     ), by_audience=True),
-    Rule("KB604", "password-assignment", ERROR, "{key} set to a literal value {masked}", _doc(
+    Rule("KB604", "password-assignment", ERROR, "{name} set to a literal value {masked}", _doc(
         "Reports `password=...`-style assignments (`password`, `passwd`, `pwd`, `secret`, "
         "`client_secret`, `api_key`, `access_token`, `auth_token`, ... followed by `=` or `:`) "
         "with a literal value. Placeholders (`<...>`, `$VAR`, `${VAR}`, `{{...}}`, `***`, `xxx`, "
@@ -389,7 +391,9 @@ _RULES: list[Rule] = [
     ), by_audience=True),
     Rule("KB605", "email-address", ERROR, "email address {masked} is not on the allowlist ({allow})", _doc(
         "Reports email addresses whose domain is not on the allowlist (`example.com`, "
-        "`example.org`, `example.net` and their subdomains, plus `email_allowlist` in config). "
+        "`example.org`, `example.net` and their subdomains, plus `email_allowlist` in config; "
+        "reserved test TLDs such as `.example` and placeholder domains starting with `your`, as "
+        "in `you@yourcompany.com`, are allowed too). "
         "The local part is masked in the message. Error in public articles, warning in "
         "internal ones.",
         "Articles written from tickets leak customer and staff addresses (personal data under "

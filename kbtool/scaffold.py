@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from .config import TYPES, Config
-from .content import load_kb
+from .content import discover, load_kb
 
 _PLACEHOLDER = {
     "Symptoms": "What the customer sees: the exact error message, screen or behaviour.",
@@ -52,8 +52,9 @@ def new_article(config: Config, type_: str, title: str, today: date | None = Non
     today = today or date.today()
     kb = load_kb(config.kb, config)
     taken = set(kb.by_id) | {a.path.stem for a in kb.articles}
-    # Files that failed to load (bad YAML, bad encoding...) still own their name.
-    taken |= {f.stem for d in (config.articles_dir, config.runbooks_dir) if d.is_dir() for f in d.rglob("*.md")}
+    # Files that failed to load (bad YAML, bad encoding, dangling symlinks) still own their name.
+    files, problems = discover(kb.root)
+    taken |= {f.stem for f in files} | {d.path.stem for d in problems}
     base = slug_id(title)
     new_id, n = base, 2
     while new_id in taken:
@@ -75,6 +76,9 @@ def new_article(config: Config, type_: str, title: str, today: date | None = Non
         name = heading.split("|")[0]
         parts.append(f"## {name}\n\n{_PLACEHOLDER.get(name, 'Write this section.')}\n")
     folder.mkdir(parents=True, exist_ok=True)
-    with open(path, "x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
-        fh.write("\n".join(parts))
+    try:
+        with open(path, "x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
+            fh.write("\n".join(parts))
+    except FileExistsError:
+        raise ScaffoldError(f"{path} already exists; refusing to overwrite") from None
     return path

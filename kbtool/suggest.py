@@ -28,32 +28,72 @@ import numpy as np
 import scipy.sparse as sp
 
 from .config import Config
-from .index import FORWARD_FIELDS, Forward, Index, Snapshot, analyze, current_build, snippet
+from .index import FORWARD_FIELDS, Forward, Index, IndexProblem, Snapshot, analyze, current_build, snippet
 
 FIELD_WEIGHTS = {"title": 3.0, "aliases": 2.5, "summary": 1.0, "symptoms": 1.2, "body": 1.0}
 FIELD_B = {"title": 0.75, "aliases": 0.75, "summary": 0.75, "symptoms": 0.75, "body": 0.75}
 K1 = 1.2
-CODE_BONUS = 10.0         # an exact error-signature match is strong evidence
 PRODUCT_BOOST = 1.15      # a ticket's product matching the article's
 MAX_QUERY_TERMS = 64      # long emails: keep the most informative terms
-# Confidence thresholds on the relative score (score / what the query would score against
-# a title that contained every query term), calibrated on StackFAQ dev (625 tickets):
-# top-1 precision was 0.91 at >= 0.35, 0.81 at >= 0.20; below 0.10 no correct answer
-# was above 1% of the set, so those are dropped as noise. Re-measure: bench/bench_suggest.py.
-HIGH, MEDIUM, MIN_SCORE = 0.35, 0.20, 0.10
+# Evidence is measured in units of the most one query word can score: a word no other
+# article has (the largest idf), saturated in the title. An article listing an error code
+# the ticket contains is decisive evidence: it gains the best lexical score of the request
+# plus CODE_BONUS units, so it ranks above every article without the code, and lexical
+# evidence orders the articles that have it.
+CODE_BONUS = 1.0
+# A bare HTTP status (`HTTP-403`) is a protocol outcome many unrelated problems share: it
+# only adds a quarter unit, and gives no "high" confidence on its own.
+GENERIC_CODE = re.compile(r"HTTP-\d{3}")
+GENERIC_CODE_WEIGHT = 0.25
+# Whether to suggest, and how confidently, from two measures of the top hits' lexical score:
+# - strength: the score in the units above (how much evidence there is at all);
+# - relative score: the score / what the ticket's words could score at most, words the KB
+#   does not know counting OOV_WEIGHT of a unique word (how much of the ticket it explains).
+# Nothing is suggested unless some hit has strength >= MIN_STRENGTH; hits with a relative
+# score < MIN_SCORE are dropped. Calibrated on 725 positive tickets (StackFAQ dev on its KB,
+# kb/golden.jsonl on kb/) and 785 negatives (each set against the other KB, plus 30 off-topic
+# tickets on both): the gate leaves 8 of the 60 off-topic runs with any suggestion instead of
+# 51, for 0.003 of StackFAQ dev MRR (0.837 -> 0.834; P@1 0.766 -> 0.765). Top-1 precision:
+# 0.96 at high (relative >= 0.35 and strength >= 1.5, or a specific error-code match), 0.77 at
+# medium (>= 0.25 and >= 1.0), 0.56 at low. Re-measure: bench/bench_suggest.py --calibrate.
+OOV_WEIGHT = 0.5
+MIN_STRENGTH = 0.75
+HIGH, MEDIUM, MIN_SCORE = 0.35, 0.25, 0.10
+HIGH_STRENGTH, MEDIUM_STRENGTH = 1.5, 1.0
 
 
 # --- ticket clean-up ----------------------------------------------------------------
 
+# A quote header ends the part of an email that is new. Gmail wraps long "On … wrote:"
+# lines, so the header may span two lines. "From:" counts only when it looks like a
+# mail header (an address, or a Sent:/Date:/To: line right below it).
 _QUOTE_HEADER = re.compile(
-    r"^\s*(On .{3,200}wrote:|-{2,}\s*Original Message\s*-{2,}|From:\s.+|_{10,})\s*$", re.I | re.M
-)
-_SIGNATURE = re.compile(r"^(--\s*|Sent from my \w+.*|Get Outlook for \w+.*)$", re.I | re.M)
-_CLOSING = re.compile(r"^\s*(thanks|thank you|many thanks|best|best regards|kind regards|regards|cheers|sincerely)[ ,.!]*\s*$", re.I)
-_GREETING = re.compile(r"^\s*(hi|hello|hey|dear|good (morning|afternoon|evening))\b[^\n]{0,40}[,!.:]?\s*$", re.I)
+    r"^[ \t]*(?:"
+    r"(?:On|Am|Le|El|Op)\s[^\n]{3,200}?(?:\n[^\n]{0,120}?)?(?:wrote|schrieb|a écrit|escribió|schreef)\s?:"
+    r"|-{2,}\s*(?:Original Message|Forwarded message)\s*-{2,}"
+    r"|Begin forwarded message:"
+    r"|From:[ \t]+[^\n]*(?:[\w.+-]+@[\w-]+\.[\w.-]+|\n[ \t]*(?:Sent|Date|To)[ \t]*:[^\n]*)"
+    r"|_{10,}"
+    r")[ \t]*$", re.I | re.M)
+_FORWARD_HEADER = re.compile(r"-{2,}\s*Forwarded|Begin forwarded", re.I)
+_FORWARD_SUBJECT = re.compile(r"^[ \t]*Subject:[ \t]*(?:fwd?|wg|tr)[ \t]*:", re.I | re.M)
+_HEADER_LINE = re.compile(r"[ \t]*(?:From|Sent|Date|To|Cc|Bcc|Subject|Reply-To)[ \t]*:[^\n]*", re.I)
+_SIGNATURE = re.compile(r"^(?:--[ \t]*|Sent from my [^\n]*|Sent from (?:Mail|Outlook|Yahoo Mail|Gmail)\b[^\n]*|"
+                        r"Get Outlook for [^\n]*)$", re.I | re.M)
+_CLOSING = re.compile(
+    r"^\s*(?i:(?:many\s+)?thanks|thank\s+you|thx|cheers|regards|best(?:\s+regards|\s+wishes)?|kind\s+regards|"
+    r"warm\s+regards|with\s+regards|sincerely|yours\s+(?:truly|sincerely))"
+    r"(?i:\s+(?:in\s+advance|so\s+much|a\s+lot|again))?"
+    r"(?i:\s+for\s+(?:your|the|any)\s+(?:help|support|time|assistance|patience))?"
+    r"\s*[,.!]*(?:\s*[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,2})?\s*$")
+_GREETING = re.compile(r"^\s*(?:hi|hello|hey|dear|greetings|good\s+(?:morning|afternoon|evening)|hallo|bonjour)"
+                       r"(?:\s+[\w.'&-]+){0,3}\s*[,!.:;-]*\s*$", re.I)
 _DISCLAIMER = re.compile(r"(confidentiality notice|this e-?mail (and any attachments )?(is|are|may be) confidential|"
                          r"the information contained in this (e-?mail|message)|disclaimer:)", re.I)
-_HTMLISH = re.compile(r"<(html|body|div|p|br|table|span|a|b|i|ul|li)\b", re.I)
+_HTMLISH = re.compile(r"<(?:html|head|body|div|p|br|table|tr|td|span|a|b|i|u|em|strong|font|ul|ol|li|blockquote|"
+                      r"pre|h[1-6]|img|hr|style)\b[^>]*>", re.I)
+_BLOCK_TAGS = ["p", "div", "li", "tr", "table", "ul", "ol", "pre", "hr", "h1", "h2", "h3", "h4", "h5", "h6"]
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 ERROR_PATTERNS = [
     re.compile(r"\b(?:[A-Z][A-Za-z0-9]*::)?[A-Z][A-Z0-9]+(?:[-_][A-Z0-9]+)+\b"),   # SAML-403, ERR_CERT_DATE_INVALID
@@ -66,45 +106,114 @@ ERROR_PATTERNS = [
 
 
 def html_to_text(text: str) -> str:
-    """Plain text of an HTML ticket body (BeautifulSoup, which markdownify brings along)."""
+    """Plain text of an HTML ticket body (BeautifulSoup, which markdownify brings along).
+
+    Quoted history (`<blockquote>`) and non-content (`<style>`, `<script>`, `<head>`) go;
+    block elements become line breaks, inline ones don't, so a `<b>From:</b> x` header
+    stays one line for the text rules that follow.
+    """
     if not _HTMLISH.search(text):
         return html.unescape(text)
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(text, "html.parser")
-    for q in soup.find_all("blockquote"):
-        q.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    return soup.get_text("\n")
+    def convert(drop_quotes: bool) -> str:
+        soup = BeautifulSoup(text, "html.parser")
+        for tag in soup.find_all(["style", "script", "head", "title"] + (["blockquote"] if drop_quotes else [])):
+            tag.decompose()
+        for br in soup.find_all("br"):
+            br.replace_with("\n")
+        for tag in soup.find_all(_BLOCK_TAGS):
+            tag.insert_before("\n")
+            tag.insert_after("\n")
+        return soup.get_text()
+
+    out = convert(drop_quotes=True)
+    if len(_WORD.findall(out)) < 3:  # everything was quoted (e.g. a forward): the quote is the ticket
+        out = convert(drop_quotes=False)
+    return out
+
+
+def _strip_quoted(text: str) -> str:
+    """Cut quoted history at the first quote header, unless the text above it is not the ticket.
+
+    For a forwarded ticket, or a reply typed below the quote (fewer than 4 words above the
+    header), the header lines are dropped and the text after them is kept instead.
+    """
+    for _ in range(10):
+        m = _QUOTE_HEADER.search(text)
+        if not m:
+            break
+        head, rest = text[: m.start()], text[m.end():]
+        above = [ln for ln in head.split("\n") if ln.strip() and not _GREETING.match(ln)]
+        block = rest.lstrip("\n").split("\n\n", 1)[0]
+        forward = bool(_FORWARD_HEADER.match(m.group().strip()) or _FORWARD_SUBJECT.search(block))
+        if not forward and len(_WORD.findall("\n".join(above))) >= 4:
+            return head
+        lines = rest.split("\n")
+        while lines and (not lines[0].strip() or _HEADER_LINE.fullmatch(lines[0])):
+            lines.pop(0)
+        text = head + "\n" + "\n".join(lines)
+    return text
 
 
 def clean_ticket(subject: str, body: str) -> str:
     """The part of a ticket that describes the problem: no quotes, signatures, greetings, disclaimers."""
-    text = html_to_text(body or "")
-    m = _QUOTE_HEADER.search(text)
-    if m:
-        text = text[: m.start()]
+    text = html_to_text(body or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = _strip_quoted(text)
     m = _SIGNATURE.search(text)
     if m:
         text = text[: m.start()]
     lines = [ln for ln in text.split("\n") if not ln.lstrip().startswith(">")]
     while lines and (not lines[0].strip() or _GREETING.match(lines[0])):
         lines.pop(0)
-    for i, ln in enumerate(lines):  # a closing word with at most a few short lines after it
-        if _CLOSING.match(ln) and all(len(x) < 40 for x in lines[i + 1:]) and len(lines) - i <= 6:
+    for i, ln in enumerate(lines):  # a closing line with at most a few short lines (a signature) after it
+        if _CLOSING.match(ln) and all(len(x) < 60 for x in lines[i + 1:]) and len(lines) - i <= 8:
             lines = lines[:i]
             break
     paras = re.split(r"\n\s*\n", "\n".join(lines))
     kept = [p for p in paras if not _DISCLAIMER.search(p)]
-    return "\n".join(x for x in [subject.strip(), "\n\n".join(kept).strip()] if x)
+    return "\n".join(x for x in [(subject or "").strip(), "\n\n".join(kept).strip()] if x)
 
 
 def norm_code(code: str) -> str:
-    code = code.upper().strip()
+    """One spelling per error code: upper case, `-` between parts, `HTTP-429` for any HTTP status form."""
+    code = " ".join(code.upper().split())
     code = code.rsplit("::", 1)[-1]
+    m = ERROR_PATTERNS[2].fullmatch(code)
+    if m:
+        code = f"HTTP {m.group(1)}"
     code = re.sub(r"^HTTP[ /]?(?:1\.[01] |2 )?", "HTTP ", code)
     return re.sub(r"[\s_-]+", "-", code)
+
+
+_CODE_TOKEN = re.compile(r"([A-Za-z0-9]+)([^A-Za-z0-9]*)")
+
+
+def _code_sep(sep: str) -> str | None:
+    """How a separator inside an error code is compared: `-`/`_` alike, any whitespace alike, `::`; else no code."""
+    if sep and set(sep) <= {"-", "_"}:
+        return "-"
+    if sep and sep.isspace():
+        return " "
+    return "::" if sep == "::" else None
+
+
+def _code_key(code: str) -> str | None:
+    """The case-insensitive, separator-aware form an article's code is looked up by (None: not scannable)."""
+    parts = _CODE_TOKEN.findall(code.strip())
+    if not parts or not re.fullmatch(r"[A-Za-z0-9]", code.strip()[:1]):
+        return None
+    key = ""
+    for k, (tok, sep) in enumerate(parts):
+        key += tok.upper()
+        if k < len(parts) - 1:
+            s = _code_sep(sep)
+            if s is None:
+                return None
+            key += s
+        elif sep.strip():
+            return None  # trailing punctuation: not a plain code
+    return key
 
 
 def extract_error_codes(text: str) -> list[str]:
@@ -182,8 +291,10 @@ class Engine:
         idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
         self.idf = idf
         self.W = sp.csr_matrix((m.data * np.repeat(idf, df), m.indices, m.indptr), shape=(n_terms, n_docs))
-        # the most a query term can score: saturated in every field
+        # the most a query term can score: saturated in the heaviest field
         self.term_ceiling = idf * (K1 + 1.0) * w.max()
+        # the unit of evidence: what a word no other document has scores, saturated in the title
+        self.unit = float(np.log(1.0 + (n_docs + 0.5) / 0.5) * (K1 + 1.0) * w.max())
         # docs × (term·F + field) presence, for the per-field `why` of the top hits
         self.presence = sp.csr_matrix(
             (np.ones(len(forward.doc), dtype=np.int8), (forward.doc, forward.term.astype(np.int64) * n_f + forward.fld)),
@@ -192,17 +303,35 @@ class Engine:
         self.inv_vocab = forward.vocab
         ids = [str(d["id"]) for d in self.docs]
         self.index_of = {d: i for i, d in enumerate(ids)}
-        status = np.array([d["status"] for d in self.docs] or [""], dtype=object)[:n_docs]
-        audience = np.array([d["audience"] for d in self.docs] or [""], dtype=object)[:n_docs]
-        kind = np.array([d.get("kind", "article") for d in self.docs] or [""], dtype=object)[:n_docs]
+        status = np.array([d["status"] for d in self.docs] + [""], dtype=object)[:n_docs]
+        audience = np.array([d["audience"] for d in self.docs] + [""], dtype=object)[:n_docs]
+        kind = np.array([d.get("kind", "article") for d in self.docs] + [""], dtype=object)[:n_docs]
+        typ = np.array([d.get("type") for d in self.docs] + [""], dtype=object)[:n_docs]
         self.live = status == "published"
-        self.public = self.live & (audience == "public") & (kind != "runbook") & np.array(
-            [d.get("type") != "runbook" for d in self.docs], dtype=bool)
-        self.products = np.array([d.get("product") or "" for d in self.docs] or [""], dtype=object)[:n_docs]
+        # what a public caller may see: published, public, not a runbook (by folder or by type)
+        self.public = self.live & (audience == "public") & (kind != "runbook") & (typ != "runbook")
+        # retired content a caller could have seen had it been live: public callers follow only public succession
+        self.public_retired = (status == "retired") & (audience == "public") & (kind != "runbook") & (typ != "runbook")
+        self.products = np.array([d.get("product") or "" for d in self.docs] + [""], dtype=object)[:n_docs]
+        self._product_ids = {p: k for k, p in enumerate(sorted(set(self.products.tolist())))}
+        self.product_of = np.array([self._product_ids[p] for p in self.products.tolist()], dtype=np.int32)
+        # error codes: by normalised code (for regex-extracted ticket codes) and by separator-aware key
+        # (to find the KB's own codes in the ticket whatever their case)
         self.codes: dict[str, list[int]] = {}
+        self.code_keys: dict[str, list[tuple[int, str]]] = {}
         for i, d in enumerate(self.docs):
             for c in d.get("error_codes") or []:  # type: ignore[union-attr]
-                self.codes.setdefault(norm_code(str(c)), []).append(i)
+                c = str(c)
+                shown = norm_code(c)
+                docs = self.codes.setdefault(shown, [])
+                if i not in docs:
+                    docs.append(i)
+                for variant in {c, c.rsplit("::", 1)[-1]}:
+                    key = _code_key(variant)
+                    if key and (i, shown) not in self.code_keys.get(key, []):
+                        self.code_keys.setdefault(key, []).append((i, shown))
+        self.code_first = {k.split("-")[0].split(" ")[0].split("::")[0] for k in self.code_keys}
+        self.code_span = max((len(_CODE_TOKEN.findall(k)) for k in self.code_keys), default=0)
         # retired -> live successor (followed through chains)
         self.successor = np.full(n_docs, -1, dtype=np.int64)
         for i, d in enumerate(self.docs):
@@ -216,6 +345,13 @@ class Engine:
                     cur = self.docs[j]
                     if cur["status"] == "published":
                         self.successor[i] = j
+        self.retired = np.flatnonzero(self.successor >= 0)
+        # a term a public caller may know about: it occurs in a public document, or in a retired
+        # public one that public callers are led through to its public successor
+        visible = self.public.copy()
+        visible[self.retired] |= self.public_retired[self.retired] & self.public[self.successor[self.retired]]
+        self.public_terms = np.asarray(self.W[:, np.flatnonzero(visible)].getnnz(axis=1) > 0).ravel() \
+            if n_docs else np.zeros(n_terms, dtype=bool)
 
     @classmethod
     def from_snapshot(cls, snap: Snapshot, site_url: str = "/") -> "Engine":
@@ -226,71 +362,151 @@ class Engine:
 
     def query_terms(self, text: str, subject: str) -> tuple[np.ndarray, np.ndarray]:
         """Term ids and weights: subject terms count double; long tickets keep their best terms."""
+        ids, wts, _ = self._query(text, subject, None)
+        return ids, wts
+
+    def _query(self, text: str, subject: str, known: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float]:
+        """`query_terms`, counting only terms `known` allows, plus the total weight of the other words."""
         counts: dict[int, float] = {}
+        unknown: dict[str, float] = {}
         subj = set(analyze(subject))
-        for t in analyze(text):
+        # Whoosh's analyzer runs once per distinct word (its tokenizer's own pattern), not per occurrence
+        words = " ".join(dict.fromkeys(w.lower() for w in _ANALYZER_TOKEN.findall(text)))
+        for t in analyze(words):
+            w = 2.0 if t in subj else 1.0
             tid = self.vocab.get(t)
-            if tid is not None:
-                counts[tid] = 2.0 if t in subj else max(counts.get(tid, 0.0), 1.0)
+            if tid is None or (known is not None and not known[tid]):
+                unknown[t] = max(unknown.get(t, 0.0), w)
+            else:
+                counts[tid] = max(counts.get(tid, 0.0), w)
+        oov = sum(unknown.values())
         if not counts:
-            return np.zeros(0, np.int64), np.zeros(0)
+            return np.zeros(0, np.int64), np.zeros(0), oov
         ids = np.fromiter(counts, dtype=np.int64, count=len(counts))
         wts = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
         if len(ids) > MAX_QUERY_TERMS:
+            oov *= MAX_QUERY_TERMS / len(ids)  # the kept terms are a sample of the ticket; so are its unknown words
             keep = np.argsort(-(self.idf[ids] * wts), kind="stable")[:MAX_QUERY_TERMS]
             ids, wts = ids[keep], wts[keep]
-        return ids, wts
+        return ids, wts, oov
+
+    def lexical(self, ids: np.ndarray, wts: np.ndarray) -> np.ndarray:
+        """BM25F score of every document for weighted query terms: one gather and one bincount."""
+        n = len(self.docs)
+        if not len(ids) or not n:
+            return np.zeros(n)
+        indptr = self.W.indptr
+        starts = indptr[ids]
+        lens = indptr[ids + 1] - starts
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens) + np.arange(int(lens.sum()))
+        return np.bincount(self.W.indices[offsets], weights=self.W.data[offsets] * np.repeat(wts, lens), minlength=n)
+
+    def match_codes(self, text: str) -> tuple[list[str], dict[int, list[str]]]:
+        """Error signatures in `text` and the documents listing them: (codes found, doc -> its matched codes)."""
+        found = extract_error_codes(text)
+        hits: dict[int, list[str]] = {}
+        for c in found:
+            for i in self.codes.get(c, ()):
+                hits.setdefault(i, []).append(c)
+        if self.code_keys:
+            pairs = _CODE_TOKEN.findall(text)
+            for k, (tok, _) in enumerate(pairs):
+                if tok.upper() not in self.code_first:
+                    continue
+                key = ""
+                for j in range(k, min(k + self.code_span, len(pairs))):
+                    key += pairs[j][0].upper()
+                    for i, shown in self.code_keys.get(key, ()):
+                        if shown not in hits.setdefault(i, []):
+                            hits[i].append(shown)
+                    sep = _code_sep(pairs[j][1])
+                    if sep is None:
+                        break
+                    key += sep
+        return found, hits
 
     def rank(self, ticket: Ticket) -> tuple[np.ndarray, dict[str, Any]]:
         """Scores for every document (−inf where not allowed for this caller)."""
         text = clean_ticket(ticket.subject, ticket.body)
-        codes = extract_error_codes(f"{ticket.subject}\n{ticket.body}")
-        ids, wts = self.query_terms(text, ticket.subject)
-        n = len(self.docs)
-        scores = np.zeros(n)
-        if len(ids):
-            scores = self.W[ids].T.dot(wts) if n else scores
-        code_hits: dict[int, list[str]] = {}
-        for c in codes:
-            for i in self.codes.get(c, ()):
-                code_hits.setdefault(i, []).append(c)
-                scores[i] += CODE_BONUS
-        if ticket.product:
-            scores = np.where(self.products == ticket.product, scores * PRODUCT_BOOST, scores)
-        allowed = self.public if ticket.audience == "public" else self.live
+        public = ticket.audience == "public"
+        allowed = self.public if public else self.live
+        # for a public caller, words only non-public content has are unknown words: no evidence, nothing to probe
+        ids, wts, oov = self._query(text, ticket.subject, self.public_terms if public else None)
+        scores = self.lexical(ids, wts)
+        if ticket.product and ticket.product in self._product_ids:
+            scores[self.product_of == self._product_ids[ticket.product]] *= PRODUCT_BOOST
+        found, code_hits = self.match_codes(text)
+        bonus: dict[int, float] = {}
+        if code_hits:
+            lex_max = float(scores[allowed].max()) if allowed.any() else 0.0
+            for i, cs in code_hits.items():
+                w = max(_code_weight(c) for c in cs)
+                bonus[i] = CODE_BONUS * self.unit * w + (lex_max if w == 1.0 else 0.0)
+                scores[i] += bonus[i]
+        # a retired article's evidence goes to its live successor (for public callers: public succession only)
+        retired = self.retired[self.public_retired[self.retired]] if public else self.retired
         via: dict[int, int] = {}
-        for i in np.flatnonzero((self.successor >= 0) & (scores > 0)):
-            j = int(self.successor[i])
-            if allowed[j] and scores[i] > scores[j]:
-                scores[j] = scores[i]
-                via[j] = int(i)
+        if len(retired):
+            r = retired[scores[retired] > 0]
+            j = self.successor[r]
+            ok = allowed[j] & (scores[r] > scores[j])
+            r, j = r[ok], j[ok]
+            order = np.argsort(scores[r], kind="stable")  # ascending: the best retired article is written last
+            for i, s in zip(r[order].tolist(), j[order].tolist()):
+                via[s] = i
+            if len(r):
+                scores = scores.copy()
+                np.maximum.at(scores, j, scores[r])
+            for s, i in via.items():  # the successor now carries the retired article's score, bonus included
                 if i in code_hits:
-                    code_hits.setdefault(j, []).extend(code_hits[i])
+                    code_hits[s] = list(dict.fromkeys(code_hits.get(s, []) + code_hits[i]))
+                bonus[s] = bonus.get(i, 0.0)
         scores = np.where(allowed, scores, -np.inf)
-        best = float((wts * self.term_ceiling[ids]).sum())
-        return scores, {"ids": ids, "codes": codes, "code_hits": code_hits, "via": via, "best": best}
+        # evidence from articles this caller may not see is forgotten here, so nothing below can reveal it
+        code_hits = {i: cs for i, cs in code_hits.items() if allowed[i]}
+        bonus = {i: b for i, b in bonus.items() if allowed[i]}
+        shown = list(found)  # codes written in the ticket, plus the KB codes of articles this caller may see
+        for cs in code_hits.values():
+            shown += [c for c in cs if c not in shown]
+        best = float((wts * self.term_ceiling[ids]).sum()) + OOV_WEIGHT * oov * self.unit
+        return scores, {"ids": ids, "codes": shown, "code_hits": code_hits, "via": via, "best": best,
+                        "bonus": bonus, "snippet_terms": [self.inv_vocab[t] for t in ids.tolist()]}
 
     def suggest(self, ticket: Ticket, snippets: bool = True) -> SuggestResult:
         scores, ev = self.rank(ticket)
         ids: np.ndarray = ev["ids"]
-        if not len(ids) and not ev["codes"]:
+        if not len(ids) and not ev["code_hits"]:  # (for public callers, ids holds only words public content has)
             return SuggestResult([], "the ticket has no words that appear in the knowledge base", ev["codes"], 0)
         limit = max(1, min(ticket.limit, 50))
         finite = np.flatnonzero(scores > 0)
         if not len(finite):
             return SuggestResult([], "no published article matches this ticket", ev["codes"], len(ids))
-        top = finite[np.argsort(-scores[finite], kind="stable")[:limit]]
+        if len(finite) > limit:
+            finite = finite[np.argpartition(-scores[finite], limit - 1)[:limit]]
+        top = finite[np.argsort(-scores[finite], kind="stable")]
         best = max(ev["best"], 1e-9)
+        # (lexical score, matched codes) of each hit
+        hits = [(float(scores[i]) - ev["bonus"].get(i, 0.0), sorted(set(ev["code_hits"].get(i, []))))
+                for i in top.tolist()]
+        if not any(codes or lex >= MIN_STRENGTH * self.unit for lex, codes in hits):
+            return SuggestResult([], "no article matches well enough; nothing suggested rather than noise",
+                                 ev["codes"], len(ids))
         out: list[Suggestion] = []
-        qterms = set(int(t) for t in ids)
-        for i in top:
-            i = int(i)
+        qterms = np.sort(ids)
+        any_code = any(_code_weight(c) == 1.0 for _, codes in hits for c in codes)
+        for i, (lex, matched_codes) in zip(top.tolist(), hits):
             score = float(scores[i])
-            matched_codes = sorted(set(ev["code_hits"].get(i, [])))
-            rel = min((score - CODE_BONUS * len(matched_codes)) / best, 1.0)
+            rel = min(lex / best, 1.0)
+            strength = lex / self.unit
+            exact = any(_code_weight(c) == 1.0 for c in matched_codes)
             if not matched_codes and rel < MIN_SCORE:
                 continue
-            conf = "high" if matched_codes or rel >= HIGH else "medium" if rel >= MEDIUM else "low"
+            if exact or (rel >= HIGH and strength >= HIGH_STRENGTH):
+                conf = "high"
+            else:
+                conf = "medium" if rel >= MEDIUM and strength >= MEDIUM_STRENGTH else "low"
+            if any_code and not exact and conf == "high":  # another article has the exact error code
+                conf = "medium"
             if out and score < 0.5 * out[0].score and conf != "low":  # far behind the top hit
                 conf = "medium" if conf == "high" else "low"
             d = self.docs[i]
@@ -299,25 +515,76 @@ class Engine:
                 why["product"] = ticket.product
             if i in ev["via"]:
                 why["replaces"] = self.docs[ev["via"][i]]["id"]
-            words = [self.inv_vocab[t] for t in qterms]
             public = bool(self.public[i])  # only public articles have a help-center page
+            body = d.get("body")
+            text = str(body or d.get("summary") or "")
+            words = set(why["terms"].get("body" if body else "summary", ())) or set(ev["snippet_terms"])
             out.append(Suggestion(id=str(d["id"]), title=str(d["title"]), url=self.url(str(d["id"])) if public else None,
                                   score=round(score, 3), confidence=conf,
-                                  snippet=snippet(str(d.get("body") or d.get("summary") or ""), words) if snippets else "",
+                                  snippet=snippet(_passage(text, words), words) if snippets else "",
                                   why=why))
         if not out:
             return SuggestResult([], "no article matches well enough; nothing suggested rather than noise",
                                  ev["codes"], len(ids))
         return SuggestResult(out, None, ev["codes"], len(ids))
 
-    def _matched_terms(self, doc: int, qterms: set[int]) -> dict[str, list[str]]:
+    def _matched_terms(self, doc: int, qterms: np.ndarray) -> dict[str, list[str]]:
+        """Query terms (sorted term ids) present in each field of `doc`."""
         row = self.presence.indices[self.presence.indptr[doc]:self.presence.indptr[doc + 1]]
+        terms, fields = np.divmod(row, self.n_fields)
+        hit = np.isin(terms, qterms)
         out: dict[str, list[str]] = {}
-        for col in row:
-            t, f = divmod(int(col), self.n_fields)
-            if t in qterms:
-                out.setdefault(FORWARD_FIELDS[f], []).append(self.inv_vocab[t])
+        for t, f in zip(terms[hit].tolist(), fields[hit].tolist()):
+            out.setdefault(FORWARD_FIELDS[f], []).append(self.inv_vocab[t])
         return {f: sorted(v) for f, v in out.items()}
+
+
+def _code_weight(code: str) -> float:
+    return GENERIC_CODE_WEIGHT if GENERIC_CODE.fullmatch(code) else 1.0
+
+
+_ANALYZER_TOKEN = re.compile(r"\w+(?:\.?\w+)*")  # Whoosh RegexTokenizer's default pattern
+
+
+def _passage(text: str, terms: list[str] | set[str], width: int = 260) -> str:
+    """The `width`-character stretch of `text` that mentions the most distinct query terms.
+
+    Whoosh's highlighter tokenises everything it is given, so it gets only this stretch:
+    a long article then costs no more than a short one. `terms` are analysed (stemmed)
+    terms; a word starting with one counts as a mention.
+    """
+    if len(text) <= width:
+        return text
+    low = text.lower()
+    hits: list[tuple[int, str]] = []
+    for t in terms:
+        i, n = low.find(t), 0
+        while i >= 0 and n < 50:
+            if i == 0 or not low[i - 1].isalnum():
+                hits.append((i, t))
+                n += 1
+            i = low.find(t, i + len(t))
+    if not hits:
+        return text[:width]
+    hits.sort()
+    best_start, best_n = hits[0][0], 0
+    counts: dict[str, int] = {}
+    lo = 0
+    for pos, term in hits:
+        counts[term] = counts.get(term, 0) + 1
+        while hits[lo][0] < pos - width + 60:
+            t = hits[lo][1]
+            counts[t] -= 1
+            if not counts[t]:
+                del counts[t]
+            lo += 1
+        if len(counts) > best_n:
+            best_n, best_start = len(counts), hits[lo][0]
+    start = max(0, best_start - 80)
+    if start:  # begin at a sentence or line start shortly before the first hit, else at a word
+        cut = max(text.rfind(". ", start, best_start), text.rfind("\n", start, best_start))
+        start = cut + 1 if cut >= 0 else (text.find(" ", start, best_start) + 1 or start)
+    return text[start:start + width].strip()
 
 
 class EngineHolder:
@@ -332,26 +599,36 @@ class EngineHolder:
         self.index = Index.for_config(config)
         self._engine: Engine | None = None
         self._build: Path | None = None
+        self._failed: Path | None = None
         self._lock = threading.Lock()
 
     def get(self) -> Engine:
         build = current_build(self.index.dir)
-        if self._engine is not None and build == self._build:
-            return self._engine
-        if self._engine is not None and not self._lock.acquire(blocking=False):
-            return self._engine
-        if self._engine is None:
+        engine = self._engine  # read once: another thread may swap it meanwhile
+        if engine is not None and build == self._build:
+            return engine
+        if engine is not None:
+            if build is None or build == self._failed or not self._lock.acquire(blocking=False):
+                return engine  # mid-swap, a build that would not open, or another thread is compiling
+        else:
             self._lock.acquire()
         try:
             build = current_build(self.index.dir)
-            if self._engine is None or build != self._build:
+            if self._engine is not None and build == self._build:
+                return self._engine
+            try:
                 snap = self.index.open()
                 try:
-                    engine = Engine.from_snapshot(snap, self.config.site_url)
+                    new = Engine.from_snapshot(snap, self.config.site_url)
                 finally:
                     snap.close()
-                self._engine, self._build = engine, snap.build
-            return self._engine
+            except IndexProblem:
+                if self._engine is None:
+                    raise
+                self._failed = build  # keep serving the previous build rather than failing requests
+                return self._engine
+            self._engine, self._build = new, snap.build
+            return new
         finally:
             self._lock.release()
 

@@ -1,0 +1,495 @@
+"""Suggest latency and quality: our compiled engine vs full-query Whoosh BM25F vs tantivy.
+
+    .venv/bin/python bench/bench_suggest.py              # sample KB + generated 10,000-article KB
+    .venv/bin/python bench/bench_suggest.py --sizes sample --quick
+
+For each KB it times, per ticket, in-process:
+
+- `engine`: `Engine.suggest(ticket)` exactly as the API calls it (clean-up, error codes,
+  BM25F over the compiled matrix, confidence, `why`, snippets);
+- `engine-rank`: the same without snippets (ranking only);
+- `whoosh`: the ticket's analysed terms (all of them: the "full query") as one OR query
+  of per-field term queries with the engine's field weights, scored by Whoosh's own
+  BM25F(K1=1.2, B=0.75) with the same public+published filter — the path issue 5
+  measured at seconds per long email;
+- `tantivy` (outside reference, bench-only extra): the same terms and weights as one
+  boolean OR query over an in-RAM tantivy index of the same documents, indexed with the
+  very tokens Whoosh's analyzer produced (so both see identical terms).
+
+and reports p50/p95/mean, the Whoosh/engine and engine/tantivy ratios, and quality:
+top-5 overlap with the Whoosh path and P@1/MRR@10 of each path against the article the
+ticket was written from (its variants count as correct). The 10k KB is generated from
+the real Office support articles in ../shared/data/officedocs-support (each article in
+four variants, as in the issue; a synthetic KB when ../shared is absent), with tickets
+written from each article's own text: short (~20 terms) and long support emails with
+greeting, noise, signature, disclaimer and a quoted earlier reply about another topic.
+Generated KBs and indexes are cached in bench/out/ (gitignored); results go to
+bench/out/bench_suggest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SHARED = REPO.parent / "shared"
+OFFICEDOCS = SHARED / "data" / "officedocs-support"
+OUT = REPO / "bench" / "out"
+GEN_VERSION = 3
+
+from kbtool.config import load_config  # noqa: E402
+from kbtool.content import load_kb  # noqa: E402
+from kbtool.index import FORWARD_FIELDS, Index, analyze  # noqa: E402
+from kbtool.suggest import FIELD_WEIGHTS, Engine, Ticket, clean_ticket  # noqa: E402
+
+
+# --- generated KB ---------------------------------------------------------------------
+
+_FM = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.S)
+_DOCFX = re.compile(r"^\s*(:::.*|\[!INCLUDE.*\]|<!--.*-->)\s*$", re.M)
+_CODE_RX = re.compile(r"\b(?:0x[0-9A-Fa-f]{8}|AADSTS\d{5,6}|[A-Z]{2,}[-_]\d{3,5}|[A-Z][a-z]+(?:[A-Z][a-z]+)+Exception)\b")
+
+
+def _yaml_str(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
+
+
+def _read_officedocs(limit: int | None = None) -> list[dict[str, Any]]:
+    import yaml
+
+    out = []
+    for p in sorted(OFFICEDOCS.rglob("*.md")):
+        if "includes" in p.parts:
+            continue
+        text = p.read_text(encoding="utf-8", errors="replace")
+        m = _FM.match(text)
+        if not m:
+            continue
+        try:
+            fm = yaml.safe_load(m.group(1)) or {}
+        except yaml.YAMLError:
+            continue
+        if not isinstance(fm, dict) or not isinstance(fm.get("title"), str):
+            continue
+        body = _DOCFX.sub("", text[m.end():])
+        body = re.sub(r"^> \[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]\s*$", "", body, flags=re.M)
+        body = re.sub(r"^#\s+.*$", "", body, count=1, flags=re.M).strip()
+        if len(body) < 300:
+            continue
+        desc = fm.get("description") if isinstance(fm.get("description"), str) else ""
+        out.append({"title": " ".join(fm["title"].split())[:150], "summary": " ".join(desc.split())[:230] or fm["title"],
+                    "body": body, "product": p.relative_to(OFFICEDOCS).parts[0].lower()})
+        if limit and len(out) >= limit:
+            break
+    return out
+
+
+def _synthetic_sources(n: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Sources made from the sample KB's sentences, for machines without ../shared."""
+    kb = load_kb(REPO / "kb")
+    sentences = [s.strip() for a in kb.valid_articles for s in re.split(r"(?<=[.!?])\s+", a.text) if len(s.split()) > 5]
+    titles = [a.title for a in kb.valid_articles]
+    out = []
+    for i in range(n):
+        body = "\n\n".join(" ".join(rng.sample(sentences, 4)) for _ in range(rng.randint(3, 8)))
+        out.append({"title": f"{rng.choice(titles)} ({i})", "summary": rng.choice(sentences)[:200],
+                    "body": "## Symptoms\n\n" + body, "product": rng.choice(["web", "api", "sso", "billing", "mobile"])})
+    return out
+
+
+def _variant(src: dict[str, Any], v: int, rng: random.Random) -> tuple[str, str, str]:
+    paras = [p for p in re.split(r"\n\s*\n", src["body"]) if p.strip()]
+    title, summary = src["title"], src["summary"]
+    if v == 1:
+        title = f"{src['product'].title()}: {title}"
+        paras = paras[: max(3, len(paras) * 3 // 4)]
+    elif v == 2:
+        summary = " ".join(paras[0].split())[:230] if paras else summary
+        head, rest = paras[:2], paras[2:]
+        rng.shuffle(rest)
+        paras = head + rest
+    elif v == 3:
+        title = f"Troubleshoot: {title}"
+        paras = paras[: max(3, len(paras) * 3 // 5)]
+    return title[:160], summary, "\n\n".join(paras)
+
+
+def build_big_kb(root: Path, n: int = 10_000, seed: int = 7) -> Path:
+    """Write an n-article KB under `root`/kb (cached by n, seed and generator version)."""
+    marker = root / "generated.json"
+    want = {"n": n, "seed": seed, "version": GEN_VERSION, "source": "officedocs" if OFFICEDOCS.is_dir() else "synthetic"}
+    if marker.is_file() and json.loads(marker.read_text()) == want:
+        return root
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "kb" / "articles").mkdir(parents=True)
+    (root / "kb" / "runbooks").mkdir(parents=True)
+    (root / "kbtool.toml").write_text('kb = "kb"\nsite_url = "https://help.example.com/"\n')
+    rng = random.Random(seed)
+    sources = _read_officedocs() if OFFICEDOCS.is_dir() else _synthetic_sources(n // 4 + 1, rng)
+    families: dict[str, list[str]] = {}
+    k = 0
+    while k < n:
+        src = sources[(k // 4) % len(sources)]
+        v = k % 4 if k < 4 * len(sources) else (k % 4 + 4)
+        fam = f"f{(k // 4) % len(sources):05d}"
+        doc_id = f"od-{fam[1:]}-v{v}"
+        title, summary, body = _variant(src, v % 4, rng)
+        roll = rng.random()
+        status = "published" if roll < 0.88 else "draft" if roll < 0.92 else "in-review" if roll < 0.96 else "retired"
+        audience = "internal" if rng.random() < 0.15 else "public"
+        runbook = rng.random() < 0.02
+        codes = list(dict.fromkeys(_CODE_RX.findall(body)))[:3]
+        kind_dir = "runbooks" if runbook else "articles"
+        typ = "runbook" if runbook else ("troubleshooting" if "## Symptoms" in body or "## Cause" in body else "howto")
+        fm = [
+            "---", f"id: {doc_id}", f"title: {_yaml_str(title)}", f"type: {typ}", f"status: {status}",
+            f"audience: {'internal' if runbook else audience}", "owner: support", f"summary: {_yaml_str(summary)}",
+            f"product: {src['product']}", "created: 2025-01-15", "last_reviewed: 2026-06-01",
+            f"error_codes: {json.dumps(codes)}",
+            f"aliases: {json.dumps([' '.join(summary.split()[:7])], ensure_ascii=False)}",
+        ]
+        if status == "retired" and families.get(fam):
+            fm.append(f"replaced_by: {families[fam][0]}")
+        fm.append("---")
+        (root / "kb" / kind_dir / f"{doc_id}.md").write_text("\n".join(fm) + "\n\n" + body + "\n", encoding="utf-8")
+        if status == "published" and audience == "public" and not runbook:
+            families.setdefault(fam, []).append(doc_id)
+        k += 1
+    (root / "families.json").write_text(json.dumps(families))
+    marker.write_text(json.dumps(want))
+    return root
+
+
+def ensure_index(root: Path) -> Any:
+    """Config for a KB root, with its index built if missing or stale."""
+    cfg = load_config(cwd=root)
+    idx = Index.for_config(cfg)
+    if not idx.exists() or idx.is_stale(cfg.kb):
+        t0 = time.perf_counter()
+        rep = idx.build(load_kb(cfg.kb, cfg))
+        print(f"# indexed {root.name}: {rep.summary()} ({time.perf_counter() - t0:.1f}s)", file=sys.stderr)
+    return cfg
+
+
+def sample_root() -> Path:
+    """The repo's sample KB, indexed into bench/out/sample (never the project's own .kbtool)."""
+    root = OUT / "sample"
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "kbtool.toml").write_text(f'kb = "{REPO / "kb"}"\nsite_url = "https://help.example.com/"\n')
+    return root
+
+
+# --- tickets ---------------------------------------------------------------------------
+
+NOISE = [
+    "This is blocking our whole team and we have a deadline on Friday.",
+    "We are on the Enterprise plan with about 400 users.",
+    "I already tried logging out and back in, no change.",
+    "Could you please look into this as soon as possible?",
+    "It worked fine last week and nothing changed on our side as far as I know.",
+    "My manager asked me to escalate this, so any update would be appreciated.",
+    "We noticed it first yesterday afternoon, our time.",
+    "Attached are two screenshots, let me know if you need anything else.",
+]
+SIGNATURES = [
+    "Thanks,\nJane Doe\nIT Administrator | Contoso Ltd\n+1 555 0100",
+    "Best regards,\n\nMarkus Weber\nSenior Systems Engineer\nFabrikam GmbH | www.fabrikam.example",
+    "Cheers\nTom\n\nSent from my iPhone",
+    "Kind regards,\nPriya\n-- \nPriya Nair | Workplace Tools | Northwind Traders",
+]
+DISCLAIMER = ("CONFIDENTIALITY NOTICE: This e-mail and any attachments are confidential and may be privileged. "
+              "If you are not the intended recipient, please notify the sender and delete this message.")
+
+
+def _sentences(text: str) -> list[str]:
+    text = re.sub(r"```.*?```", " ", text, flags=re.S)
+    text = re.sub(r"[#>*|`\[\]]", " ", text)
+    return [" ".join(s.split()) for s in re.split(r"(?<=[.!?])\s+|\n\s*\n", text) if 6 <= len(s.split()) <= 40]
+
+
+def _symptom_text(body: str) -> str:
+    m = re.search(r"^##\s*Symptoms?\s*$(.*?)(?=^##\s|\Z)", body, re.M | re.S)
+    return m.group(1) if m else body[:1500]
+
+
+def make_tickets(kb_dir: Path, families: dict[str, list[str]] | None, n_short: int, n_long: int,
+                 seed: int = 11) -> list[dict[str, Any]]:
+    """Tickets written from published public articles: (subject, body, expected ids, kind)."""
+    rng = random.Random(seed)
+    kb = load_kb(kb_dir)
+    pool = [a for a in kb.valid_articles if a.is_public]
+    fam_of = {i: ids for ids in (families or {}).values() for i in ids}
+    others = [a for a in kb.valid_articles]
+    out = []
+    for k in range(n_short + n_long):
+        a = rng.choice(pool)
+        expected = fam_of.get(a.id, [a.id])
+        sym = _sentences(_symptom_text(a.body)) or _sentences(a.text) or [a.summary]
+        title_words = [w for w in re.findall(r"[A-Za-z0-9][\w'-]*", a.title) if rng.random() < 0.6]
+        if k < n_short:
+            words = re.findall(r"[A-Za-z0-9][\w'.:-]*", rng.choice(sym))
+            start = rng.randint(0, max(0, len(words) - 14))
+            body = " ".join(words[start:start + 14])
+            out.append({"id": f"s{k}", "kind": "short", "subject": " ".join(title_words[:6]), "body": body,
+                        "expected": expected})
+        else:
+            picked = rng.sample(sym, min(len(sym), rng.randint(2, 4)))
+            other = rng.choice(others)
+            quoted = "\n".join("> " + s for s in (_sentences(other.text) or [other.summary])[:6])
+            paras = ["Hi team,", " ".join(picked[:2]), rng.choice(NOISE) + " " + rng.choice(NOISE),
+                     " ".join(picked[2:]) or rng.choice(NOISE), rng.choice(SIGNATURES), DISCLAIMER,
+                     f"On Tue, 4 Nov 2026 at 09:12, Orbit Support <support@example.com> wrote:\n{quoted}"]
+            out.append({"id": f"l{k}", "kind": "long", "subject": "Re: " + " ".join(title_words[:8]),
+                        "body": "\n\n".join(paras), "expected": expected})
+    return out
+
+
+# --- the three paths -------------------------------------------------------------------
+
+def full_query_terms(engine: Engine, t: dict[str, Any]) -> list[tuple[str, float]]:
+    """Every analysed ticket term the index knows (no cap), subject terms weighted 2 — as the engine weights them."""
+    text = clean_ticket(t["subject"], t["body"])
+    subj = set(analyze(t["subject"]))
+    w: dict[str, float] = {}
+    for term in analyze(text):
+        if term in engine.vocab:
+            w[term] = 2.0 if term in subj else max(w.get(term, 0.0), 1.0)
+    return list(w.items())
+
+
+class WhooshPath:
+    def __init__(self, build: Path) -> None:
+        from whoosh import index as windex, query as wq
+        from whoosh.scoring import BM25F
+
+        self.wq = wq
+        self.ix = windex.open_dir(str(build))
+        self.searcher = self.ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+        self.filter = wq.And([wq.Term("status", "published"), wq.Term("audience", "public"),
+                              wq.Not(wq.Term("type", "runbook"))])
+
+    def search(self, terms: list[tuple[str, float]], limit: int = 10) -> list[str]:
+        wq = self.wq
+        q = wq.Or([wq.Term(f, t, boost=FIELD_WEIGHTS[f] * w) for t, w in terms for f in FORWARD_FIELDS])
+        return [r["id"] for r in self.searcher.search(q, limit=limit, filter=self.filter)]
+
+    def close(self) -> None:
+        self.searcher.close()
+        self.ix.close()
+
+
+class TantivyPath:
+    """In-RAM tantivy index of the forward index's own tokens (whitespace tokenizer)."""
+
+    def __init__(self, engine: Engine, forward: Any) -> None:
+        import numpy as np
+        import tantivy
+
+        self.t = tantivy
+        sb = tantivy.SchemaBuilder()
+        sb.add_text_field("id", stored=True, tokenizer_name="raw")
+        sb.add_text_field("gate", tokenizer_name="raw")
+        for f in FORWARD_FIELDS:
+            sb.add_text_field(f, tokenizer_name="whitespace", index_option="freq")
+        self.schema = sb.build()
+        self.index = tantivy.Index(self.schema)
+        writer = self.index.writer(heap_size=256_000_000)
+        order = np.argsort(forward.doc, kind="stable")
+        doc, fld, term, count = forward.doc[order], forward.fld[order], forward.term[order], forward.count[order]
+        bounds = np.searchsorted(doc, np.arange(len(forward.docs) + 1))
+        vocab = forward.vocab
+        for i, d in enumerate(forward.docs):
+            fields: dict[str, list[str]] = {f: [] for f in FORWARD_FIELDS}
+            for j in range(bounds[i], bounds[i + 1]):
+                fields[FORWARD_FIELDS[fld[j]]].extend([vocab[term[j]]] * int(count[j]))
+            gate = "yes" if engine.public[i] else "no"
+            writer.add_document(tantivy.Document(id=str(d["id"]), gate=gate, **{f: " ".join(v) for f, v in fields.items()}))
+        writer.commit()
+        writer.wait_merging_threads()
+        self.index.reload()
+        self.searcher = self.index.searcher()
+        self.gate = tantivy.Query.const_score_query(tantivy.Query.term_query(self.schema, "gate", "yes"), 0.0)
+
+    def search(self, terms: list[tuple[str, float]], limit: int = 10) -> list[str]:
+        Q, O = self.t.Query, self.t.Occur
+        clauses = [(O.Should, Q.boost_query(Q.term_query(self.schema, f, t), FIELD_WEIGHTS[f] * w))
+                   for t, w in terms for f in FORWARD_FIELDS]
+        clauses.append((O.Must, self.gate))
+        res = self.searcher.search(Q.boolean_query(clauses), limit, count=False)
+        return [self.searcher.doc(addr)["id"][0] for _, addr in res.hits]
+
+
+# --- measuring -------------------------------------------------------------------------
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    if not xs:
+        return float("nan")
+    k = (len(xs) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def timed(fn: Callable[[dict[str, Any]], list[str]], tickets: list[dict[str, Any]], budget_s: float) -> tuple[list[float], list[list[str]]]:
+    lat, ranked = [], []
+    t_end = time.perf_counter() + budget_s
+    for t in tickets:
+        t0 = time.perf_counter()
+        ranked.append(fn(t))
+        lat.append((time.perf_counter() - t0) * 1000)
+        if time.perf_counter() > t_end:
+            break
+    return lat, ranked
+
+
+def quality(ranked: list[list[str]], tickets: list[dict[str, Any]]) -> dict[str, float]:
+    p1 = mrr = 0.0
+    for r, t in zip(ranked, tickets):
+        exp = set(t["expected"])
+        first = next((k for k, i in enumerate(r[:10], 1) if i in exp), None)
+        p1 += first == 1
+        mrr += 1 / first if first else 0
+    n = max(len(ranked), 1)
+    return {"p@1": round(p1 / n, 3), "mrr": round(mrr / n, 3), "n": len(ranked)}
+
+
+def overlap5(a: list[list[str]], b: list[list[str]]) -> float:
+    vals = [len(set(x[:5]) & set(y[:5])) / max(1, min(5, len(y[:5]))) for x, y in zip(a, b) if y]
+    return round(statistics.mean(vals), 3) if vals else float("nan")
+
+
+def run_kb(name: str, root: Path, tickets: list[dict[str, Any]], whoosh_budget: float, tantivy_on: bool,
+           repeat: int) -> dict[str, Any]:
+    cfg = ensure_index(root)
+    idx = Index.for_config(cfg)
+    snap = idx.open()
+    t0 = time.perf_counter()
+    forward = snap.forward()
+    engine = Engine(forward, cfg.site_url)
+    compile_s = time.perf_counter() - t0
+    n_docs = len(engine.docs)
+    print(f"\n## {name}: {n_docs} documents ({int(engine.public.sum())} public+published), "
+          f"{len(engine.vocab)} terms, engine compiled in {compile_s * 1000:.0f} ms", flush=True)
+    res: dict[str, Any] = {"docs": n_docs, "compile_ms": round(compile_s * 1000, 1), "paths": {}}
+
+    def ours(snippets: bool) -> Callable[[dict[str, Any]], list[str]]:
+        def f(t: dict[str, Any]) -> list[str]:
+            return [s.id for s in engine.suggest(Ticket(t["subject"], t["body"], None, "public", 10), snippets=snippets).suggestions]
+        return f
+
+    for kind in ("short", "long", "all"):
+        ts = [t for t in tickets if kind == "all" or t["kind"] == kind]
+        if not ts:
+            continue
+        for t in ts[:20]:  # warm-up (analyzer caches, page cache)
+            ours(True)(t)
+        rows: dict[str, Any] = {}
+        lat_e: list[float] = []
+        for _ in range(repeat):
+            lat, ranked_e = timed(ours(True), ts, 1e9)
+            lat_e += lat
+        rows["engine"] = {"lat": lat_e, "ranked": ranked_e}
+        lat_r, ranked_r = timed(ours(False), ts, 1e9)
+        rows["engine-rank"] = {"lat": lat_r, "ranked": ranked_r}
+        terms = {t["id"]: full_query_terms(engine, t) for t in ts}
+        w = WhooshPath(snap.build)
+        try:
+            lat_w, ranked_w = timed(lambda t: w.search(terms[t["id"]]), ts, whoosh_budget)
+        finally:
+            w.close()
+        rows["whoosh"] = {"lat": lat_w, "ranked": ranked_w}
+        if tantivy_on:
+            if "tv" not in res:
+                t0 = time.perf_counter()
+                res["tv"] = TantivyPath(engine, forward)
+                res["tantivy_build_s"] = round(time.perf_counter() - t0, 1)
+            tv = res["tv"]
+            for t in ts[:20]:
+                tv.search(terms[t["id"]])
+            lat_t, ranked_t = timed(lambda t: tv.search(terms[t["id"]]), ts, 1e9)
+            rows["tantivy"] = {"lat": lat_t, "ranked": ranked_t}
+        n_terms = statistics.mean(len(v) for v in terms.values())
+        print(f"\n{name} / {kind} tickets: {len(ts)} (whoosh timed on {len(lat_w)}), "
+              f"mean {n_terms:.1f} distinct known terms per ticket (engine keeps at most 64)")
+        print(f"{'path':<12} {'p50 ms':>8} {'p95 ms':>8} {'mean ms':>8} {'P@1':>6} {'MRR':>6} {'top5 overlap w/ whoosh':>24}")
+        out_rows = {}
+        for path, r in rows.items():
+            q = quality(r["ranked"], ts)
+            ov = overlap5(r["ranked"], ranked_w) if path != "whoosh" else 1.0
+            row = {"p50": round(pct(r["lat"], 50), 3), "p95": round(pct(r["lat"], 95), 3),
+                   "mean": round(statistics.mean(r["lat"]), 3), "n": len(r["lat"]), **q, "overlap5_whoosh": ov}
+            out_rows[path] = row
+            print(f"{path:<12} {row['p50']:>8.2f} {row['p95']:>8.2f} {row['mean']:>8.2f} {q['p@1']:>6.3f} {q['mrr']:>6.3f} {ov:>24.3f}")
+        e, wh = out_rows["engine"], out_rows["whoosh"]
+        ratios = {"whoosh/engine p50": round(wh["p50"] / e["p50"], 1), "whoosh/engine mean": round(wh["mean"] / e["mean"], 1)}
+        if "tantivy" in out_rows:
+            tv_row = out_rows["tantivy"]
+            ratios["engine/tantivy p50"] = round(e["p50"] / tv_row["p50"], 2)
+            ratios["engine-rank/tantivy p50"] = round(out_rows["engine-rank"]["p50"] / tv_row["p50"], 2)
+        print("ratios: " + ", ".join(f"{k} = {v}x" for k, v in ratios.items()))
+        res["paths"][kind] = {"rows": out_rows, "ratios": ratios, "mean_terms": round(n_terms, 1)}
+    res.pop("tv", None)
+    snap.close()
+    return res
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="sample,10000", help="comma list: 'sample' and/or article counts")
+    ap.add_argument("--short", type=int, default=300, help="short tickets per KB")
+    ap.add_argument("--long", type=int, default=100, help="long email tickets per KB")
+    ap.add_argument("--whoosh-budget", type=float, default=120.0, help="seconds of Whoosh timing per ticket kind")
+    ap.add_argument("--repeat", type=int, default=3, help="timing passes of the engine over the tickets")
+    ap.add_argument("--no-tantivy", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="fewer tickets and shorter budgets")
+    args = ap.parse_args()
+    if args.quick:
+        args.short, args.long, args.whoosh_budget, args.repeat = 60, 20, 15.0, 1
+    try:
+        import tantivy  # noqa: F401
+        tantivy_on = not args.no_tantivy
+    except ImportError:
+        print("# tantivy not installed (pip install '.[bench]'); skipping the outside reference", file=sys.stderr)
+        tantivy_on = False
+    import platform
+
+    print(f"# bench_suggest: python {platform.python_version()}, {platform.machine()}, "
+          f"{__import__('os').cpu_count()} CPUs; source: {'officedocs-support' if OFFICEDOCS.is_dir() else 'synthetic'}")
+    results: dict[str, Any] = {}
+    for size in args.sizes.split(","):
+        if size == "sample":
+            root = sample_root()
+            cases = []
+            golden = REPO / "kb" / "golden.jsonl"
+            if golden.is_file():
+                for line in golden.read_text().splitlines():
+                    if line.strip():
+                        c = json.loads(line)
+                        cases.append({"id": c["id"], "kind": "long" if len(c.get("body", "")) > 400 else "short",
+                                      "subject": c.get("subject", ""), "body": c.get("body", ""), "expected": c["expected"]})
+            cases += make_tickets(REPO / "kb", None, args.short // 2, args.long // 2)
+            results["sample"] = run_kb("sample KB", root, cases, args.whoosh_budget, tantivy_on, args.repeat)
+        else:
+            n = int(size)
+            root = build_big_kb(OUT / f"kb{n}", n)
+            fams = json.loads((root / "families.json").read_text())
+            cases = make_tickets(root / "kb", fams, args.short, args.long)
+            results[str(n)] = run_kb(f"generated {n}-article KB", root, cases, args.whoosh_budget, tantivy_on, args.repeat)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench_suggest.json").write_text(json.dumps(results, indent=1))
+    print(f"\n# wrote {OUT / 'bench_suggest.json'}")
+
+
+if __name__ == "__main__":
+    main()
