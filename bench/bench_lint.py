@@ -141,6 +141,9 @@ class _timer:
         self.wall = time.perf_counter() - self._w
         self.cpu = time.process_time() - self._c
 
+    def __lt__(self, other: _timer) -> bool:
+        return self.wall < other.wall
+
     def __str__(self) -> str:
         return f"{self.wall:6.2f} s {self.cpu:6.2f} s"
 
@@ -150,6 +153,7 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=10_000)
     ap.add_argument("--keep", type=Path, help="generate into this (new) directory and keep it")
     ap.add_argument("--no-cli", action="store_true", help="skip the end-to-end CLI run")
+    ap.add_argument("--repeat", type=int, default=3, help="report the best of N runs (default 3)")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="kbtool-bench-")) if args.keep is None else args.keep
@@ -165,16 +169,22 @@ def main() -> None:
 
         cfg = load_config(cwd=tmp, kb=kb_dir)
         print(f"load average before: {os.getloadavg()[0]:.2f} (other processes compete for the 2 cores)")
-        print("                    wall      cpu")
-        with _timer() as t_load:
-            kb = load_kb(kb_dir, cfg)
-        with _timer() as t_lint:
-            result = run_lint(kb, cfg, today=TODAY)
+        print(f"best of {args.repeat} runs      wall      cpu")
+        t_load = t_lint = t_dup = None
+        for _ in range(args.repeat):  # best of N: the figure least disturbed by other processes
+            with _timer() as t:
+                kb = load_kb(kb_dir, cfg)
+            t_load = min(t_load or t, t)
+            with _timer() as t:
+                result = run_lint(kb, cfg, today=TODAY)
+            t_lint = min(t_lint or t, t)
+            with _timer() as t:
+                dup_only = run_lint(kb, cfg, today=TODAY, select=["KB501"])
+            t_dup = min(t_dup or t, t)
+        assert t_load and t_lint and t_dup
         counts: dict[str, int] = {}
         for f in result.findings:
             counts[f.code] = counts.get(f.code, 0) + 1
-        with _timer() as t_dup:
-            dup_only = run_lint(kb, cfg, today=TODAY, select=["KB501"])
         print(f"load_kb:          {t_load}")
         print(f"run_lint (all):   {t_lint}   findings: {dict(sorted(counts.items()))}")
         print(f"  KB501 alone:    {t_dup}   near-duplicate pairs found: {len(dup_only.findings)} of {planted} planted")
@@ -182,13 +192,17 @@ def main() -> None:
         if not args.no_cli:
             cmd = [sys.executable, "-m", "kbtool.cli", "lint", "--kb", str(kb_dir), "--today", TODAY.isoformat(),
                    "--format", "json"]
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            t0 = time.perf_counter()
-            proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
-            wall = time.perf_counter() - t0
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-            print(f"kbtool lint (CLI): {wall:6.2f} s {cpu:6.2f} s   exit code {proc.returncode}")
+            best: tuple[float, float] | None = None
+            for _ in range(args.repeat):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t0 = time.perf_counter()
+                proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+                wall = time.perf_counter() - t0
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                best = min(best or (wall, cpu), (wall, cpu))
+            assert best is not None
+            print(f"kbtool lint (CLI): {best[0]:6.2f} s {best[1]:6.2f} s   exit code {proc.returncode}")
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)

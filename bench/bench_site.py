@@ -143,13 +143,13 @@ def bench(label: str, kb_dir: Path, out: Path) -> dict:
     t0 = time.perf_counter()
     kb = load_kb(cfg.kb, cfg)
     t_load = time.perf_counter() - t0
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     result = build_site(kb, cfg, site_dir=out)
-    t_build = time.perf_counter() - t1
+    t_build, c_build = time.perf_counter() - t1, time.process_time() - c1
     pages = sorted((out / "articles").glob("*/index.html"))
     article_html = [p.stat().st_size for p in pages if not p.read_text(encoding="utf-8").startswith("\n<!doctype html>\n<html lang=\"en\">\n<head>\n    <meta charset=\"utf-8\">\n    <title>Redirecting")]
     return {
-        "label": label, "articles": result.articles, "load_s": t_load, "build_s": t_build,
+        "label": label, "articles": result.articles, "load_s": t_load, "build_s": t_build, "cpu_s": c_build,
         "site": result.site_bytes, "files": result.files, "index": result.search_index_bytes,
         "index_per_1000": result.search_index_bytes * 1000 / max(result.articles, 1),
         "page_avg": sum(article_html) / max(len(article_html), 1), "warnings": len(result.warnings),
@@ -180,17 +180,18 @@ def main() -> None:
             generate_kb(Path(tmp) / "kb", n)
             print(f"generated {n} articles in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
             run(f"generated {n}", Path(tmp) / "kb", args.out / f"site-{n}")
-    print(f"{'KB':<16}{'articles':>9}{'load':>8}{'build':>8}{'site':>10}{'files':>7}{'search_index.json':>19}"
+    print(f"{'KB':<16}{'articles':>9}{'load':>8}{'build':>8}{'(cpu)':>8}{'site':>10}{'files':>7}{'search_index.json':>19}"
           f"{'per 1,000':>11}{'article page':>14}")
     for r in rows:
-        print(f"{r['label']:<16}{r['articles']:>9}{r['load_s']:>7.1f}s{r['build_s']:>7.1f}s{_size(r['site']):>10}"
+        print(f"{r['label']:<16}{r['articles']:>9}{r['load_s']:>7.1f}s{r['build_s']:>7.1f}s{r['cpu_s']:>7.1f}s{_size(r['site']):>10}"
               f"{r['files']:>7}{_size(r['index']):>19}{_size(r['index_per_1000']):>11}{_size(r['page_avg']):>14}")
     for r in rows:
         if "baseline" in r:
             print(f"{r['label']}: Material's default full-text index would be {_size(r['baseline'])} "
                   f"({_size(r['baseline'] * 1000 / max(r['articles'], 1))} per 1,000 articles); "
                   f"kbtool's is {r['index'] / r['baseline']:.0%} of that")
-    print(f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs; sites in {args.out})")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.1f}; sites in {args.out})")
 
 
 if __name__ == "__main__":

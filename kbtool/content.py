@@ -262,8 +262,13 @@ _FENCE_RE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
 # so every heading the site renders, and so gets an id, is a heading here too.
 _ATX_RE = re.compile(r"^(#{1,6})((?:\\.|[^\\])*?)#*$")
 _MARKUP_CHARS_RE = re.compile(r"[\\`*_\[\]<>&!]")
-_LINK_RE = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
-_INLINE_CODE_RE = re.compile(r"`+[^`]*`+")
+LINK_RE = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
+INLINE_CODE_RE = re.compile(r"`+[^`]*`+")
+
+
+def mask_inline_code(line: str, fill: str = " ") -> str:
+    """`line` with inline code spans blanked out (same length), so links inside code are not links."""
+    return INLINE_CODE_RE.sub(lambda m: fill * len(m.group(0)), line)
 
 
 def iter_prose_lines(body: str) -> Iterator[tuple[int, str]]:
@@ -324,8 +329,8 @@ def parse_structure(body: str, body_line: int) -> tuple[list[Heading], list[Sect
             slug = unique(slugify(text, "-"), used_slugs)
             headings.append(Heading(len(m.group(1)), text, body_line + i, slug))
         if "](" in line:  # links in headings count too: the site renders them
-            masked = _INLINE_CODE_RE.sub(lambda mm: " " * len(mm.group(0)), line)
-            for lm in _LINK_RE.finditer(masked):
+            masked = mask_inline_code(line)
+            for lm in LINK_RE.finditer(masked):
                 links.append(Link(lm.group(3), lm.group(2), body_line + i, lm.start() + 1, lm.group(1) == "!"))
     sections: list[Section] = []
     h2 = [h for h in headings if h.level <= 2]

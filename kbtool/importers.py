@@ -45,7 +45,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import yaml
 
 from .config import DEFAULT_SECTIONS
-from .content import _INLINE_CODE_RE, Heading, parse_structure
+from .content import Heading, mask_inline_code, parse_structure
 
 __all__ = [
     "ImportProblem", "ImportReport", "Imported", "Skipped", "Finding", "Redirect",
@@ -660,7 +660,7 @@ def _map_link_targets(line: str, fix: Callable[[str], str]) -> str:
     """`line` with every Markdown link/image target passed through `fix` (inline code untouched)."""
     if "](" not in line and "]:" not in line:
         return line
-    masked = _INLINE_CODE_RE.sub(lambda mm: " " * len(mm.group(0)), line)
+    masked = mask_inline_code(line)
     spans = _link_spans(masked) if "](" in masked else []
     rd = _REF_DEF_RE.match(masked)
     if rd:
@@ -856,7 +856,7 @@ def _report_leftovers(body: str, ctx: _DocfxContext) -> None:
     for line, code in zip(lines, _code_mask(lines)):
         if code:
             continue
-        masked = _INLINE_CODE_RE.sub(lambda mm: " " * len(mm.group(0)), line)
+        masked = mask_inline_code(line)
         masked = re.sub(r"<!--.*?-->", "", masked)
         for m in _LEFTOVER_RE.finditer(masked):
             close = ":::" if masked.startswith(":::", m.start()) else "]"

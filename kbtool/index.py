@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
-from whoosh import highlight, index as windex, qparser, query as wquery
+from whoosh import collectors, highlight, index as windex, qparser, query as wquery
 from whoosh.analysis import (
     IntraWordFilter, LowercaseFilter, RegexTokenizer, StandardAnalyzer, StemmingAnalyzer, StripFilter,
 )
@@ -473,11 +473,15 @@ def _rewrite(q: wquery.Query, schema: Schema) -> wquery.Query:
             return wquery.And(terms) if len(terms) > 1 else (terms[0] if terms else wquery.NullQuery)
         return q
     if isinstance(q, wquery.Every) or (isinstance(q, wquery.Wildcard) and q.text == "*"):
-        return wquery.Every(boost=q.boost)
+        # Every article has a title and a `text`, so `*` over them is every document.
+        everything = q.fieldname in (None, "", "*", "title", "text")
+        return wquery.Every(boost=q.boost) if everything else wquery.Every(q.fieldname, boost=q.boost)
     if isinstance(q, wquery.Or):
         subs = [_rewrite(s, schema) for s in q.subqueries]
         neg = [s.query for s in subs if isinstance(s, wquery.Not)]
         pos = [s for s in subs if not isinstance(s, wquery.Not)]
+        if any(isinstance(s, wquery.Every) and not s.fieldname for s in pos):
+            pos = [wquery.Every()]  # OR with every document is every document
         new = copy.copy(q)  # keeps `scale` (coordination) and `minmatch`, which `apply` drops
         new.subqueries = pos if neg and pos else subs
         if neg and pos:
@@ -573,10 +577,10 @@ class Snapshot:
             self._ix.close()
             raise IndexProblem(f"index at {build} is damaged ({type(e).__name__}: {e}). "
                                "Run `kbtool index --rebuild`.") from None
+        self._schema = self._searcher.schema  # (FileIndex.schema re-reads the TOC from disk on every access)
         # Plain OR grouping: Whoosh's coordination scaling (OrGroup.factory) multiplies a
         # score by (n - 1) / n over the n matching field terms, so a word found in one
         # field scores 0 for every document (and n = 0 divides by zero).
-        self._schema = self._searcher.schema  # (FileIndex.schema re-reads the TOC from disk on every access)
         self._parser = qparser.MultifieldParser(list(BOOSTS), self._schema, fieldboosts=BOOSTS, group=qparser.OrGroup)
         self._parser.add_plugin(qparser.FuzzyTermPlugin())
         self._filters: dict[tuple[object, ...], set[int] | None] = {}
@@ -633,10 +637,15 @@ class Snapshot:
         allow = self._allowed(filters)
         # No terms=True: Whoosh's per-document term recording costs a third of the search;
         # the query's own terms serve the highlighter (it marks only what a passage has).
-        results = s.search(q, limit=limit, filter=allow)
-        scored = results.scored_length()
-        # len(results) may count documents the filter removed; count the filtered set.
-        total = scored if scored < limit else self._count(q, allow)
+        # No block-quality skipping either: in pure Python its bookkeeping costs more than
+        # it skips, and scoring every match gives the exact filtered total in the same pass
+        # (with skipping, len(results) re-ran the query and counted filtered-out documents).
+        collector = collectors.TopCollector(limit=limit, usequality=False)
+        if allow is not None:
+            collector = collectors.FilterCollector(collector, allow=allow)
+        s.search_with_collector(q, collector)
+        results = collector.results()
+        total = len(results)
         terms = _highlight_terms(q, s.reader())
         frag = highlight.ContextFragmenter(maxchars=220, surround=70)
         fmt = _MarkerFormatter(markup)
@@ -662,10 +671,6 @@ class Snapshot:
                 self._filters.clear()
             self._filters[key] = None if fq is None else set(self._searcher.docs_for_query(fq))
         return self._filters[key]
-
-    def _count(self, q: wquery.Query, allow: set[int] | None) -> int:
-        ids = self._searcher.docs_for_query(q)
-        return sum(1 for d in ids if d in allow) if allow is not None else sum(1 for _ in ids)
 
     def _filter_query(self, f: Filters) -> wquery.Query | None:
         clauses: list[wquery.Query] = []

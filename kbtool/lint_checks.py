@@ -505,7 +505,8 @@ _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]
 _BEARER_RE = re.compile(r"Bearer\s+([A-Za-z0-9\-._~+/]{20,}=*)")
 # `password` / `api_key` / ... right before an `=` or `:` (optional closing quote, blanks)
 _ASSIGN_TAIL_RE = re.compile(
-    r"(?:password|passwd|passphrase|pwd|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|token)"
+    r"(?:password|passwd|passphrase|pwd|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
+    r"(?:access|auth|refresh|bearer)[_-]?token|token)"
     r"[\"']?[ \t]*$",
     re.I,
 )
@@ -566,6 +567,15 @@ def _secret_like(value: str) -> bool:
     if len(value) < 6:
         return False
     return bool(re.search(r"\d", value) or re.search(r"[^A-Za-z0-9]", value) or re.search(r"[A-Z]", value[1:]))
+
+
+_VERSION_BEFORE_RE = re.compile(r"(?:version|ver\.?|build|release|[A-Za-z]/)[\s:=\"']*$", re.I)
+
+
+def _version_context(text: str, start: int) -> bool:
+    """True for a dotted number written as a version: `Version=15.0.0.0`, `version 5.1.24.0`,
+    `RTCC/4.0.0.0` (product/version; `http://10.0.0.1` is still an address)."""
+    return bool(_VERSION_BEFORE_RE.search(text, max(0, start - 24), start))
 
 
 def _has_digit(text: str, s: int, e: int) -> bool:
@@ -665,7 +675,7 @@ class SensitiveScanner:
             while s > 0 and digits[s - 1] == "0" and pos - s < 3:
                 s -= 1
             m = _IPV4_RE.match(text, s)
-            if m and edges_ok(m.start(), m.end()):
+            if m and edges_ok(m.start(), m.end(), "-") and not _version_context(text, m.start()):
                 masked = self._bad_ip(m.group(0))
                 if masked:
                     add("KB606", m.start(), m.end(), {"masked": masked})
@@ -685,7 +695,14 @@ class SensitiveScanner:
         km = _ASSIGN_TAIL_RE.search(text, max(0, sep - 48), sep)
         if km is None:
             return
-        s = km.start()  # extend to the full key name (db_password, AWS_SECRET_ACCESS_KEY)
+        s = km.start()
+        if s > 0 and text[s - 1].isalnum():
+            # Inside a longer word: only `DefaultPassword`-style camelCase counts, never
+            # `PublicKeyToken` (.NET assembly identity) or other *Token names.
+            camel = text[s - 1].islower() and text[s].isupper() and km.group(0).lower().startswith(("pass", "pwd", "secret"))
+            if not camel:
+                return
+        # extend to the full key name (db_password, AWS_SECRET_ACCESS_KEY)
         while s > 0 and text[s - 1] in _KEY_CHARS:
             s -= 1
         name = text[s:sep].rstrip("\"' \t")
@@ -702,7 +719,9 @@ class SensitiveScanner:
         if re.search(r"[()\[\]]", value) or value.lower().startswith(("os.", "env", "process.", "settings.", "config.")):
             return
         if text[sep] == ":" and not quoted and not _secret_like(value):
-            return
+            return  # `Password: choose a new one` is prose
+        if text[sep] == "=" and not quoted and (text[sep - 1:sep] in " \t" or text[sep + 1:sep + 2] in " \t"):
+            return  # `$password = Read-Host ...`: code assigns expressions; its literals are quoted
         start = vm.start(2) if quoted else vm.start(3)
         add("KB604", s, start + len(value), {"name": name, "masked": f"'***' ({len(value)} chars)"})
 

@@ -382,8 +382,9 @@ _RULES: list[Rule] = [
         "`client_secret`, `api_key`, `access_token`, `auth_token`, ... followed by `=` or `:`) "
         "with a literal value. Placeholders (`<...>`, `$VAR`, `${VAR}`, `{{...}}`, `***`, `xxx`, "
         "`your-password`, `example`, `redacted`) are allowed. With `:` plain words are allowed "
-        "too, so prose such as *Password: enter a new one* is fine. Error in public articles, "
-        "warning in internal ones.",
+        "too, so prose such as *Password: enter a new one* is fine, and code-style `x = y` "
+        "(blanks around `=`) only counts with a quoted value, so `$password = Read-Host` is fine. "
+        "Error in public articles, warning in internal ones.",
         "Credentials in examples get copied verbatim into customer configs and scripts, and "
         "real ones leak.",
         "`psql \"host=db user=admin password=hunter2\"`",
@@ -404,7 +405,8 @@ _RULES: list[Rule] = [
     Rule("KB606", "ip-address", ERROR, "IP address {masked} is outside the documentation ranges", _doc(
         "Reports IPv4/IPv6 addresses outside the documentation ranges (192.0.2.0/24, "
         "198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32). Loopback, unspecified, link-local "
-        "addresses and netmasks are allowed, and so are networks in `ip_allowlist` (config). "
+        "addresses, netmasks and version numbers (`Version=15.0.0.0`, `RTCC/4.0.0.0`) are "
+        "allowed, and so are networks in `ip_allowlist` (config). "
         "Error in public articles, warning in internal ones.",
         "Real addresses identify customers' or our own infrastructure, and readers copy them "
         "into firewall rules.",

@@ -50,7 +50,7 @@ from markdown.extensions.toc import slugify
 from mkdocs.plugins import BasePlugin, event_priority
 
 from .config import Config
-from .content import KB, Article, Link, _INLINE_CODE_RE, _LINK_RE, iter_prose_lines, load_kb
+from .content import KB, LINK_RE, Article, Link, iter_prose_lines, load_kb, mask_inline_code
 
 log = logging.getLogger("mkdocs.plugins.kbtool")
 
@@ -463,9 +463,9 @@ def _rewrite_body(a: Article, pub: _Public, assets: dict[str, Path], messages: l
         if not 0 <= idx < len(lines):
             continue
         line = lines[idx]
-        masked = _INLINE_CODE_RE.sub(lambda m: " " * len(m.group(0)), line)
+        masked = mask_inline_code(line)
         for link in sorted(links, key=lambda l: l.column, reverse=True):
-            m = _LINK_RE.match(masked, link.column - 1)
+            m = LINK_RE.match(masked, link.column - 1)
             if m is None:
                 continue
             new = _rewrite_target(a, m.group(3), pub, assets, messages, link.line)
@@ -491,7 +491,7 @@ def _rewrite_body(a: Article, pub: _Public, assets: dict[str, Path], messages: l
     if dropped:  # [text][label], [label][] and [label] that used a dropped definition become plain text
         for idx, _ in prose:
             line = lines[idx]
-            masked = _INLINE_CODE_RE.sub(lambda mm: "\0" * len(mm.group(0)), line)
+            masked = mask_inline_code(line, "\0")
             pieces, last = [], 0
             for m in _REF_USE.finditer(masked):
                 label = (m.group(2) or m.group(1)).strip().lower()

@@ -522,6 +522,7 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
 
 # --- schemathesis ---------------------------------------------------------------------------------
 
+@pytest.mark.slow  # ~15 s
 def test_openapi_conformance(api_cfg: Config) -> None:
     """schemathesis against the app's own spec (in-process ASGI): valid and invalid requests for every
     operation, with the token (its ignored_auth check also retries without it). Every default check:
@@ -548,7 +549,7 @@ def test_openapi_conformance(api_cfg: Config) -> None:
         has_input = len(op.body) > 0 or any(True for _ in op.iter_parameters())
         for mode in schemathesis.GenerationMode if has_input else [schemathesis.GenerationMode.POSITIVE]:
             @given(case=op.as_strategy(generation_mode=mode))
-            @settings(max_examples=40, deadline=None, derandomize=True, database=None,
+            @settings(max_examples=50, deadline=None, derandomize=True, database=None,
                       suppress_health_check=list(HealthCheck))
             def check(case: Any) -> None:
                 case.call_and_validate(headers=AUTH)

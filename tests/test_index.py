@@ -706,3 +706,9 @@ def test_killed_build_leaves_previous_index_searchable(fresh: tuple[Path, Path, 
     # the lock died with the process; the next build cleans up the partial one
     rep = Index(ix).build(load_kb(fresh[0]))
     assert not rep.full and not any(p.exists() for p in partial)
+
+
+def test_star_on_a_sparse_field_means_has_a_value(snap: Snapshot) -> None:
+    assert set(ids(snap.search("error_code:*", limit=100))) == {
+        "webhook-delivery-timeouts", "webhook-signature-mismatch", "saml-403-user-not-assigned", "err-cert-date-invalid"}
+    assert snap.search("* NOT webhook", limit=100).total == LIVE_IDS - 3

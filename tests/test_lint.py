@@ -152,6 +152,9 @@ def test_sensitive_data_in_front_matter(tmp_path: Path) -> None:
     "task_live_0123456789abcdefABCDEF is a variable name, not a Stripe key.",
     "-----BEGIN RSA PRIVATE KEY----- is the first line of a key file.",
     "image@2x.png and icon@3x.svg are file names.",
+    "Culture=neutral, PublicKeyToken=31bf3856ad364e35 and impersonateToken=abc123 are identifiers.",
+    "Version=15.0.0.0, version 5.1.24.0, USER-AGENT: RTCC/4.0.0.0, see #section-7.4.1.2.",
+    '$password = Read-Host "Enter password" -AsSecureString; db.DefaultPassword = strSecurePwd',
 ])
 def test_no_false_positives(text: str) -> None:
     cfg = config_for(Path("/nonexistent/kb"))
@@ -162,10 +165,14 @@ def test_no_false_positives(text: str) -> None:
     ("postgres://u:p@h password=hunter2", "KB604"),
     ('{"client_secret": "s3cr3tValue"}', "KB604"),
     ("DB_PASSWORD: Tr0ub4dor&3", "KB604"),
+    ("AccessToken=abc123def456", "KB604"),
+    ("db.DefaultPassword = 'Secr3t!'", "KB604"),
     ("card 5555-5555-5555-4444 declined", "KB607"),
     ("card 378282246310005", "KB607"),
     ("server fd00:abcd::12 is down", "KB606"),
     ("from 8.8.8.8.", "KB606"),
+    ("open http://192.168.5.56:8080 now", "KB606"),
+    ('$password = "hunter2"', "KB604"),
     ("xox" + "b-1234567890-abcdefghij", "KB602"),
     ("key " + "sk_" + "live_" + "4eC39HqLyjWDarjtT1zdp7dcQ", "KB602"),
     ("AIza" + "SyD-1234567890abcdefghijKLMNOPQRSTU", "KB602"),
