@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
@@ -183,7 +184,8 @@ def create_app(config: Config, token: str | None = None) -> FastAPI:
 
     bearer = HTTPBearer(auto_error=False, description="The server's KBTOOL_API_TOKEN.")
 
-    def with_token(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> bool:
+    # (dependencies are `async`: trivial work, so no thread-pool hop per request)
+    async def with_token(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> bool:
         """True for a caller with the valid token; 401 for anyone else."""
         assert token is not None
         value = creds.credentials.strip().encode() if creds is not None else b""
@@ -191,15 +193,21 @@ def create_app(config: Config, token: str | None = None) -> FastAPI:
             raise StarletteHTTPException(401, "a valid bearer token is required")
         return True
 
-    def open_access() -> bool:
+    async def open_access() -> bool:
         return False
 
     # The bearer scheme is in the OpenAPI spec only when the server requires it.
     authorized = open_access if token is None else with_token
 
-    def engine() -> Any:
+    async def engine() -> Any:
+        """The engine of the current index build. Endpoints run on the event loop: ranking is
+        CPU-bound and holds the GIL anyway, and a thread-pool hop per request costs ~1 ms. Loading
+        the first build runs in the thread pool; later builds compile in a background thread
+        while requests keep using the previous engine."""
         try:
-            return holder.get()
+            if holder.loaded:
+                return holder.get(wait=False)
+            return await run_in_threadpool(holder.get)
         except IndexProblem as e:
             raise StarletteHTTPException(503, str(e)) from None
 
@@ -228,19 +236,20 @@ def create_app(config: Config, token: str | None = None) -> FastAPI:
         return _error(422, "invalid_request", "; ".join(parts))
 
     @app.post("/v1/suggest", response_model=SuggestResponse, responses=ERRORS, summary="Suggest articles for a ticket")
-    def suggest(req: SuggestRequest, is_authorized: bool = Depends(authorized)) -> Any:
+    async def suggest(req: SuggestRequest, is_authorized: bool = Depends(authorized)) -> Any:
         if req.audience == "internal" and not is_authorized:
             raise StarletteHTTPException(403, "internal results need a valid bearer token")
         if not (req.subject.strip() or req.body.strip()):
             return SuggestResponse(suggestions=[], reason="the ticket is empty")
-        result = engine().suggest(Ticket(req.subject, req.body, req.product, req.audience, req.limit))
-        return result.to_dict()
+        result = (await engine()).suggest(Ticket(req.subject, req.body, req.product, req.audience, req.limit))
+        # the engine's dict already has the documented shape: send it as is, not re-validated field by field
+        return JSONResponse(result.to_dict())
 
     @app.get("/v1/articles/{article_id}", response_model=ArticleOut,
              responses={**ERRORS, 404: {"model": ErrorBody, "description": "No such article for this caller."}},
              summary="An article's metadata")
-    def article(article_id: str, is_authorized: bool = Depends(authorized)) -> Any:
-        eng = engine()
+    async def article(article_id: str, is_authorized: bool = Depends(authorized)) -> Any:
+        eng = await engine()
         i = eng.index_of.get(article_id)
         # Public callers learn nothing about non-public ids: the same 404 as a missing one.
         if i is None or not (eng.public[i] if not is_authorized else eng.live[i]):
@@ -251,8 +260,8 @@ def create_app(config: Config, token: str | None = None) -> FastAPI:
                           url=eng.url(d["id"]) if eng.public[i] else None, error_codes=list(d.get("error_codes") or []))
 
     @app.get("/healthz", response_model=Health, responses={503: ERRORS[503]}, summary="Liveness and index status")
-    def healthz() -> Any:
-        return Health(status="ok", version=__version__, documents=len(engine().docs))
+    async def healthz() -> Any:
+        return Health(status="ok", version=__version__, documents=len((await engine()).docs))
 
     return app
 

@@ -306,50 +306,51 @@ def lint_cmd(kb: Path | None, paths: tuple[Path, ...], fmt: str, today: str | No
     if list_rules:
         click.echo(L.format_rules("json" if fmt == "json" else "text"))
         return
-    cfg = get_config(kb)
-    day = parse_day(today)
-    kbase = get_kb(cfg)
-    for p in paths:
-        if not p.resolve().is_relative_to(cfg.kb):
-            raise UsageError(f"{p} is not inside the KB directory {cfg.kb}")
-    try:
-        changed = L.changed_files(changed_ref, cfg.kb) if changed_ref else None
-        baseline = L.load_baseline(baseline_file) if baseline_file else None
-
-        def run(k: KB) -> Any:
-            return L.run_lint(k, cfg, today=day, select=_codes(select), ignore=_codes(ignore) or (),
-                              paths=list(paths) or None, changed=changed)
-
-        raw = run(kbase)
-        result = L.apply_baseline(raw, baseline) if baseline is not None else raw
-        if fix:
-            applied = L.fix(kbase, cfg, result)
-            for a in applied:
-                click.echo(f"{L.display_path(a.path)}:{a.line}: {a.code} fixed: {a.description}", err=True)
-            if applied:
-                raw = run(get_kb(cfg))
-                result = L.apply_baseline(raw, baseline) if baseline is not None else raw
-                result.fixed = applied
-        if write_baseline_file:
-            n = L.write_baseline(raw, write_baseline_file)
-            click.echo(f"kbtool: recorded {n} finding(s) in {write_baseline_file}", err=True)
-            return
-        report = L.format_result(result, fmt, color=output_file is None)
-    except L.LintError as e:
-        raise UsageError(str(e)) from None
-    if output_file:
+    with L.gc_paused():  # a batch run: ~10^6 long-lived objects, few freed
+        cfg = get_config(kb)
+        day = parse_day(today)
+        kbase = get_kb(cfg)
+        for p in paths:
+            if not p.resolve().is_relative_to(cfg.kb):
+                raise UsageError(f"{p} is not inside the KB directory {cfg.kb}")
         try:
-            output_file.write_text(report + "\n", encoding="utf-8")
-        except OSError as e:
-            raise UsageError(f"cannot write {output_file}: {e.strerror or e}") from None
-        click.echo(L.summary_line(result), err=True)
-    else:
-        click.echo(report)
-    if result.errors:
-        sys.exit(1)
-    if max_warnings is not None and result.warnings > max_warnings:
-        click.echo(f"kbtool: {result.warnings} warning(s), more than --max-warnings {max_warnings}", err=True)
-        sys.exit(1)
+            changed = L.changed_files(changed_ref, cfg.kb) if changed_ref else None
+            baseline = L.load_baseline(baseline_file) if baseline_file else None
+
+            def run(k: KB) -> Any:
+                return L.run_lint(k, cfg, today=day, select=_codes(select), ignore=_codes(ignore) or (),
+                                  paths=list(paths) or None, changed=changed)
+
+            raw = run(kbase)
+            result = L.apply_baseline(raw, baseline) if baseline is not None else raw
+            if fix:
+                applied = L.fix(kbase, cfg, result)
+                for a in applied:
+                    click.echo(f"{L.display_path(a.path)}:{a.line}: {a.code} fixed: {a.description}", err=True)
+                if applied:
+                    raw = run(get_kb(cfg))
+                    result = L.apply_baseline(raw, baseline) if baseline is not None else raw
+                    result.fixed = applied
+            if write_baseline_file:
+                n = L.write_baseline(raw, write_baseline_file)
+                click.echo(f"kbtool: recorded {n} finding(s) in {write_baseline_file}", err=True)
+                return
+            report = L.format_result(result, fmt, color=output_file is None)
+        except L.LintError as e:
+            raise UsageError(str(e)) from None
+        if output_file:
+            try:
+                output_file.write_text(report + "\n", encoding="utf-8")
+            except OSError as e:
+                raise UsageError(f"cannot write {output_file}: {e.strerror or e}") from None
+            click.echo(L.summary_line(result), err=True)
+        else:
+            click.echo(report)
+        if result.errors:
+            sys.exit(1)
+        if max_warnings is not None and result.warnings > max_warnings:
+            click.echo(f"kbtool: {result.warnings} warning(s), more than --max-warnings {max_warnings}", err=True)
+            sys.exit(1)
 
 
 @main.command("rule")
@@ -617,8 +618,22 @@ def serve_cmd(kb: Path | None, host: str, port: int, workers: int) -> None:
     os.environ["KBTOOL_KB"] = str(cfg.kb)
     os.environ["KBTOOL_INDEX_DIR"] = str(cfg.index_dir)
     os.environ["KBTOOL_SITE_URL"] = cfg.site_url
-    uvicorn.run("kbtool.api:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="info", server_header=False)
+    if workers == 1:
+        uvicorn.run("kbtool.api:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="info", server_header=False)
+        return
+    # uvicorn binds the socket it shares between workers without IPPROTO_TCP, so asyncio never
+    # turns TCP_NODELAY on for its connections and every keep-alive response waits ~40 ms
+    # (Nagle + delayed ACK). Set it on the listening socket: accepted sockets inherit it.
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("kbtool.api:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                            log_level="info", server_header=False)
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()
 
 
 # --- index / search ------------------------------------------------------------------

@@ -18,6 +18,7 @@ import hashlib
 import html
 import os
 import re
+import stat
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -548,7 +549,11 @@ def load_article(path: Path, kb_root: Path) -> tuple[Article | None, list[Diagno
     kind = "runbook" if rel.startswith("runbooks/") else "article"
     p = _Problems(path)
     try:
-        size = path.stat().st_size
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):  # a FIFO or device named *.md would block the read forever
+            p.add(UNREADABLE, "not a regular file (FIFO, socket or device); an article must be a file", 0, 0)
+            return None, p.items
+        size = st.st_size
         if size > MAX_FILE_BYTES:
             p.add(EMPTY_OR_HUGE, f"file is {size // 1024} KiB, over the {MAX_FILE_BYTES // 1024} KiB limit for an article", 1, 1)
             return None, p.items
@@ -620,7 +625,7 @@ def load_kb(root: Path | str, config: Config | None = None) -> KB:
             articles.append(article)
     kb = KB(root=root, articles=articles, diagnostics=diagnostics)
     for a in articles:
-        kb.by_path[a.path.resolve()] = a
+        kb.by_path[a.path.resolve() if a.path.is_symlink() else a.path] = a  # discover() gives absolute paths
         first = kb.by_id.get(a.id)
         if first is None:
             kb.by_id[a.id] = a

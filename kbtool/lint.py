@@ -17,12 +17,14 @@ Selectors are full codes, prefixes (`KB6`), rule names (`broken-link`) or `ALL`.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import subprocess
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from difflib import get_close_matches
@@ -41,7 +43,7 @@ from .lint_rules import BY_NAME, ERROR, RULES, WARNING, Rule, get_rule, is_known
 __all__ = [
     "AppliedFix", "Finding", "LintError", "LintResult", "RULES", "Rule", "apply_baseline", "changed_files",
     "enabled_rules", "fix", "format_result", "format_rule_doc", "format_rules", "get_rule", "load_baseline",
-    "run_lint", "write_baseline", "FORMATS", "display_path", "summary_line", "unknown_rule_message",
+    "run_lint", "write_baseline", "FORMATS", "display_path", "gc_paused", "summary_line", "unknown_rule_message",
 ]
 
 FORMATS = ("text", "json", "github", "sarif")
@@ -50,6 +52,20 @@ BASELINE_VERSION = 1
 
 class LintError(Exception):
     """Bad lint options, config codes, baseline file or git ref: the CLI exits with 2."""
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a batch run (the CLI): loading and linting a big
+    KB allocates about a million long-lived objects and frees few, and the collector
+    would rescan them again and again (a fifth of the time on 10,000 articles)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # --- selection and severity ---------------------------------------------------------------

@@ -1,0 +1,205 @@
+"""Load test of the suggest HTTP API on loopback: throughput and latency at concurrency 1, 8, 32.
+
+    .venv/bin/python bench/bench_api.py                       # sample KB + generated 10,000-article KB
+    .venv/bin/python bench/bench_api.py --sizes sample --requests 300 --seconds 10
+
+For each KB it starts `kbtool serve` (plain uvicorn, access log on, bearer token required:
+the way a ticket tool talks to it) on a free 127.0.0.1 port, once per `--workers` value,
+warms it up, then drives POST /v1/suggest from C keep-alive connections (a small asyncio
+HTTP/1.1 client, so the load generator takes little of the machine's CPU) with a mix of
+short tickets and long support emails written from the KB's articles (see
+bench_suggest.make_tickets). Each run is bounded by a request count and a time limit;
+every response must be a 200 with a JSON body, anything else counts as an error. Prints
+throughput and p50/p95/p99 latency; results go to bench/out/bench_api.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_suggest as bs  # noqa: E402
+
+TOKEN = "bench-token-3c1f0e"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`kbtool serve` in a subprocess (stopped with SIGINT, by pid)."""
+
+    def __init__(self, root: Path, workers: int) -> None:
+        self.root, self.workers, self.port = root, workers, free_port()
+        exe = Path(sys.executable).with_name("kbtool")
+        cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kbtool.cli"]
+        self.log = open(bs.OUT / f"serve-{root.name}-{workers}.log", "wb")
+        self.proc = subprocess.Popen([*cmd, "serve", "--port", str(self.port), "--workers", str(workers)],
+                                     cwd=root, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, "KBTOOL_API_TOKEN": TOKEN})
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"kbtool serve exited: see {self.log.name}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    if s.recv(64).startswith(b"HTTP/1.1 200"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("kbtool serve did not come up")
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server process and its worker processes."""
+        tick = os.sysconf("SC_CLK_TCK")
+        pids = [self.proc.pid] + _children(self.proc.pid)
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        return total
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.log.close()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(d.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def request_bytes(ticket: dict[str, Any]) -> bytes:
+    body = json.dumps({"subject": ticket["subject"], "body": ticket["body"]}).encode()
+    return (b"POST /v1/suggest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Length: " + str(len(body)).encode()
+            + b"\r\n\r\n" + body)
+
+
+async def one_connection(port: int, reqs: list[bytes], counter: dict[str, int], total: int, deadline: float,
+                         lat: list[float], errors: list[str], rng: random.Random) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while counter["sent"] < total and time.perf_counter() < deadline:
+            counter["sent"] += 1
+            req = rng.choice(reqs)
+            t0 = time.perf_counter()
+            writer.write(req)
+            await writer.drain()
+            status = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value.strip())
+            body = await reader.readexactly(length)
+            lat.append((time.perf_counter() - t0) * 1000)
+            if not status.startswith(b"HTTP/1.1 200") or not body.startswith(b'{"suggestions":'):
+                errors.append(f"{status.decode(errors='replace').strip()} {body[:120]!r}")
+    except (OSError, asyncio.IncompleteReadError) as e:
+        errors.append(repr(e))
+    finally:
+        writer.close()
+
+
+async def load(port: int, reqs: list[bytes], concurrency: int, total: int, seconds: float) -> dict[str, Any]:
+    lat: list[float] = []
+    errors: list[str] = []
+    counter = {"sent": 0}
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    await asyncio.gather(*(one_connection(port, reqs, counter, total, deadline, lat, errors, random.Random(k))
+                           for k in range(concurrency)))
+    wall = time.perf_counter() - t0
+    return {"concurrency": concurrency, "requests": len(lat), "errors": len(errors), "error_samples": errors[:3],
+            "seconds": round(wall, 2), "throughput": round(len(lat) / wall, 1),
+            "p50": round(bs.pct(lat, 50), 2), "p95": round(bs.pct(lat, 95), 2), "p99": round(bs.pct(lat, 99), 2),
+            "mean": round(statistics.mean(lat), 2) if lat else float("nan")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="sample,10000", help="comma list: 'sample' and/or article counts")
+    ap.add_argument("--concurrency", default="1,8,32")
+    ap.add_argument("--workers", default="1,2", help="comma list of `kbtool serve --workers` values")
+    ap.add_argument("--requests", type=int, default=1500, help="most requests per run")
+    ap.add_argument("--seconds", type=float, default=20.0, help="longest run")
+    args = ap.parse_args()
+    print(f"# bench_api: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
+          f"POST /v1/suggest with a bearer token, keep-alive connections, client and server on this machine")
+    results: dict[str, Any] = {}
+    for size in args.sizes.split(","):
+        if size == "sample":
+            root, kb_dir, fams = bs.sample_root(), bs.REPO / "kb", None
+        else:
+            root = bs.build_big_kb(bs.OUT / f"kb{size}", int(size))
+            kb_dir, fams = root / "kb", json.loads((root / "families.json").read_text())
+        bs.ensure_index(root)
+        tickets = bs.make_tickets(kb_dir, fams, 150, 50, seed=23)
+        reqs = [request_bytes(t) for t in tickets]
+        sizes = sorted(len(r) for r in reqs)
+        print(f"\n## {size} KB: {len(reqs)} distinct tickets (3 short : 1 long email), request bodies "
+              f"{sizes[0]}-{sizes[-1]} bytes (median {sizes[len(sizes) // 2]})")
+        for workers in (int(w) for w in args.workers.split(",")):
+            srv = Server(root, workers)
+            try:
+                srv.wait_ready()
+                warm = asyncio.run(load(srv.port, reqs, max(2, workers * 2), 60 * workers, 60))
+                assert warm["errors"] == 0, warm
+                print(f"workers={workers}  {'conc':>4} {'reqs':>6} {'errors':>6} {'req/s':>7} "
+                      f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'server cpu ms/req':>18}")
+                for c in (int(x) for x in args.concurrency.split(",")):
+                    cpu0 = srv.cpu_seconds()
+                    r = asyncio.run(load(srv.port, reqs, c, args.requests, args.seconds))
+                    r["server_cpu_ms_per_request"] = round((srv.cpu_seconds() - cpu0) * 1000 / max(r["requests"], 1), 2)
+                    results.setdefault(size, {}).setdefault(f"workers={workers}", []).append(r)
+                    print(f"{'':10} {c:>4} {r['requests']:>6} {r['errors']:>6} {r['throughput']:>7.1f} "
+                          f"{r['p50']:>7.2f} {r['p95']:>7.2f} {r['p99']:>7.2f} {r['server_cpu_ms_per_request']:>18.2f}"
+                          + (f"  errors: {r['error_samples']}" if r["errors"] else ""), flush=True)
+            finally:
+                srv.stop()
+    bs.OUT.mkdir(parents=True, exist_ok=True)
+    (bs.OUT / "bench_api.json").write_text(json.dumps(results, indent=1))
+    print(f"\n# load average at the end {os.getloadavg()[0]:.2f}; wrote {bs.OUT / 'bench_api.json'}")
+
+
+if __name__ == "__main__":
+    main()
