@@ -160,7 +160,7 @@ def _para(rng: random.Random, vocab: tuple[Vocab, Vocab], specific: list[str], n
 
 def _vocabularies() -> tuple[dict[str, Vocab], Vocab]:
     """Word frequencies of the sample KB's prose (a realistic Zipfian support vocabulary):
-    per product, and the domain-general words (used in articles of at least 4 products), so a
+    per product, and the domain-general words (used in articles of at least 9 of the 13 products), so a
     generated webhooks article talks like the sample's webhooks articles, not like all of them."""
     per: dict[str, dict[str, int]] = {}
     for a in load_kb(REPO / "kb").valid_articles:
@@ -173,7 +173,7 @@ def _vocabularies() -> tuple[dict[str, Vocab], Vocab]:
         for w, k in c.items():
             spread[w] = spread.get(w, 0) + 1
             total[w] = total.get(w, 0) + k
-    general = {w: k for w, k in total.items() if spread[w] >= 4}
+    general = {w: k for w, k in total.items() if spread[w] >= 9}
     if len(general) < 100:  # no sample KB: a flat list is better than nothing
         general = {w: 1 for w in GENERAL}
 

@@ -1,9 +1,11 @@
 """The suggest HTTP API (FastAPI): what ticket tools and help-center widgets call.
 
 Security rules, enforced here and tested as properties:
-- with `KBTOOL_API_TOKEN` set, every call but /healthz needs `Authorization: Bearer <token>`;
+- with `KBTOOL_API_TOKEN` set, every /v1 call needs `Authorization: Bearer <token>` (only
+  /healthz and the API's own description, /openapi.json and /docs, are open);
 - internal content (internal audience, runbooks) is returned *only* to a caller with a
-  valid token, whatever the request asks; drafts, in-review and retired never;
+  valid token, whatever the request asks; drafts, in-review and retired never; a public
+  caller cannot tell an id or a word only hidden content has from one nobody has;
 - errors are JSON with a stable shape and never echo ticket text; bodies over
   MAX_BODY bytes are refused before they are read in full.
 """
@@ -16,9 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException

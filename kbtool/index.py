@@ -284,25 +284,35 @@ _PARA_SPLIT = re.compile(r"\n\s*\n")
 
 
 def _passages(text: str, terms: Iterable[str], budget: int = 700, each: int = 350) -> str:
-    """The paragraphs of `text` most likely to hold `terms`, cut to about `budget` characters.
+    """The windows of `text` most likely to hold `terms`, about `budget` characters in all.
 
     Whoosh's highlighter tokenises (and stems) all the text it is given, which made
     highlighting ten long bodies cost more than the search itself. A cheap substring
-    test on lowercased paragraphs (stems are mostly prefixes of the words) picks the few
-    worth highlighting; the highlighter then decides exactly.
+    search of the lowercased paragraphs (stems are mostly prefixes of the words) finds,
+    per paragraph, the `each`-character window holding the most distinct terms; the best
+    windows go to the highlighter, which then decides exactly.
     """
     if len(text) <= budget:
         return text
     terms = [t for t in terms if t]
-    paras = [p for p in _PARA_SPLIT.split(text) if p.strip()]
     scored = []
-    for i, p in enumerate(paras):
-        low = p.lower()
-        found = [low.find(t) for t in terms]
-        hits = [f for f in found if f >= 0]
-        if hits:
-            start = max(0, min(hits) - each // 4)
-            scored.append((-len(hits), i, p[start:start + each]))
+    for i, para in enumerate(p for p in _PARA_SPLIT.split(text) if p.strip()):
+        low = para.lower()
+        hits = sorted((m.start(), t) for t in terms for m in re.finditer(re.escape(t), low))
+        if not hits:
+            continue
+        best_n, best_start = 0, 0
+        for k, (pos, _) in enumerate(hits):  # windows starting a little before each hit
+            n = len({t for q, t in hits[k:] if q < pos + each * 3 // 4})
+            if n > best_n:
+                best_n, best_start = n, max(0, pos - each // 4)
+        end = best_start + each
+        if best_start:  # start and end at word boundaries
+            space = para.find(" ", best_start)
+            best_start = space + 1 if 0 <= space < best_start + 30 else best_start
+        space = para.find(" ", end)
+        end = space if 0 <= space < end + 30 else end
+        scored.append((-best_n, i, para[best_start:end]))
     if not scored:
         return text[:budget]
     picked, used = [], 0
@@ -544,10 +554,18 @@ def _fragment(fields: dict[str, object], terms: frozenset[str], frag: highlight.
         for name in ("body", "summary"):
             text = str(fields.get(name) or "")
             if text:
-                out = highlight.highlight(_passages(text, terms), terms, _QUERY_ANALYZER, frag, fmt, top=3)
+                out = highlight.highlight(_passages(text, terms), terms, _QUERY_ANALYZER, frag, fmt, top=2)
                 if out:
-                    return " ".join(out.split())
-    return " ".join(str(fields.get("summary") or fields.get("body") or "")[:220].split())
+                    return _clip(" ".join(out.split()))
+    return _clip(" ".join(str(fields.get("summary") or fields.get("body") or "").split()))
+
+
+def _clip(text: str, chars: int = 480) -> str:
+    """At most about `chars` characters, cut at a space (a fragment is a glimpse, not the article)."""
+    if len(text) <= chars:
+        return text
+    cut = text.rfind(" ", 0, chars)
+    return text[: cut if cut > chars // 2 else chars].rstrip(" …") + " …"
 
 
 class Snapshot:
@@ -578,6 +596,12 @@ class Snapshot:
             raise IndexProblem(f"index at {build} is damaged ({type(e).__name__}: {e}). "
                                "Run `kbtool index --rebuild`.") from None
         self._schema = self._searcher.schema  # (FileIndex.schema re-reads the TOC from disk on every access)
+        # A query word the stemming analyser splits (`SAML-403`, `sign-in`, `BILLING-864`)
+        # must match those words side by side, not each one anywhere: OR-ing the parts
+        # matched every document that says "billing", thousands of them, slowly.
+        # (`error_parts` keeps OR: it is what matches a code by its parts.)
+        for name in STEMMED_FIELDS:
+            self._schema[name].multitoken_query = "phrase"
         # Plain OR grouping: Whoosh's coordination scaling (OrGroup.factory) multiplies a
         # score by (n - 1) / n over the n matching field terms, so a word found in one
         # field scores 0 for every document (and n = 0 divides by zero).
@@ -700,7 +724,8 @@ class Snapshot:
             plain = m.group("word").lower() if m else ""
             if m and w not in _OPERATORS and len(plain) > 2 and reader.doc_frequency("spell", plain) == 0:
                 corrector = corrector or searcher.corrector("spell")  # type: ignore[attr-defined]
-                cands = corrector.suggest(plain, limit=20, maxdist=2)
+                # prefix=1: typos rarely hit the first letter, and it spares a scan of every term
+                cands = corrector.suggest(plain, limit=20, maxdist=2, prefix=1)
                 if cands:
                     best = min(cands, key=lambda c: (_edit_distance(plain, c), -reader.frequency("spell", c), c))
                     words.append(m.group("pre") + best + m.group("post"))

@@ -4,7 +4,9 @@ Speed: a ticket is a long OR query, and Whoosh scores every posting in Python. S
 index-open time we compile the index's forward data (per-document term counts from
 Whoosh's own analyzers, see `index.Forward`) into one scipy CSR matrix of weights,
 terms × documents. Each (term, doc) weight is independent of the query, so scoring a
-ticket is one sparse row-slice and a dot product: no Python loop over postings.
+ticket is one gather of its terms' rows and a bincount: no Python loop over postings.
+At 10,000 articles that is ~2 ms a ticket with evidence and snippets, where the same
+query through Whoosh takes seconds (bench/bench_suggest.py).
 
 Scoring is the per-field BM25 sum that Whoosh's own `BM25F` computes (each field
 saturated on its own, then weighted): W(t,d) = idf(t) · Σ_f w_f·tf_f·(k1+1) /
@@ -164,16 +166,17 @@ def clean_ticket(subject: str, body: str) -> str:
     m = _SIGNATURE.search(text)
     if m:
         text = text[: m.start()]
+    text = "\n\n".join(p for p in re.split(r"\n\s*\n", text) if not _DISCLAIMER.search(p))
     lines = [ln for ln in text.split("\n") if not ln.lstrip().startswith(">")]
     while lines and (not lines[0].strip() or _GREETING.match(lines[0])):
         lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
     for i, ln in enumerate(lines):  # a closing line with at most a few short lines (a signature) after it
         if _CLOSING.match(ln) and all(len(x) < 60 for x in lines[i + 1:]) and len(lines) - i <= 8:
             lines = lines[:i]
             break
-    paras = re.split(r"\n\s*\n", "\n".join(lines))
-    kept = [p for p in paras if not _DISCLAIMER.search(p)]
-    return "\n".join(x for x in [(subject or "").strip(), "\n\n".join(kept).strip()] if x)
+    return "\n".join(x for x in [(subject or "").strip(), "\n".join(lines).strip()] if x)
 
 
 def norm_code(code: str) -> str:

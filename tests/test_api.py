@@ -491,6 +491,15 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
             r = ask(f"{SECRET} SAML-403")
             assert r.status_code == 200 and r.json()["suggestions"][0]["id"] == "saml-403-user-not-assigned"
         assert ask("SAML-403", {"Authorization": "Bearer nope"}).status_code == 401
+        # keep-alive requests are not held back by Nagle + delayed ACK (~40 ms each before TCP_NODELAY)
+        with httpx.Client(base_url=url, timeout=TIMEOUT, headers=AUTH) as c:
+            c.post("/v1/suggest", json={"subject": "warm up"})
+            lat = []
+            for _ in range(15):
+                t0 = time.perf_counter()
+                assert c.post("/v1/suggest", json={"subject": "SAML-403"}).status_code == 200
+                lat.append(time.perf_counter() - t0)
+            assert sorted(lat)[len(lat) // 2] < 0.035, lat
         # one index for all workers: a rebuild reaches every one of them
         write_article(cfg.kb, "workers-new", title="Multiworkerzap failures",
                       body="## Symptoms\n\nmultiworkerzap fails.\n\n## Cause\n\nx\n\n## Resolution\n\ny")
