@@ -1,6 +1,6 @@
 """The Whoosh index and `search()` on real indexes in temp dirs (issue 4).
 
-Every test builds small KBs that follow docs-dev/CONTENT-CONTRACT.md. The read-only
+Every test builds small KBs that follow docs/authoring-sample-kb.md. The read-only
 tests share one index (module fixture); tests that edit the KB or the index get their
 own copy.
 """
@@ -10,13 +10,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -712,3 +710,17 @@ def test_star_on_a_sparse_field_means_has_a_value(snap: Snapshot) -> None:
     assert set(ids(snap.search("error_code:*", limit=100))) == {
         "webhook-delivery-timeouts", "webhook-signature-mismatch", "saml-403-user-not-assigned", "err-cert-date-invalid"}
     assert snap.search("* NOT webhook", limit=100).total == LIVE_IDS - 3
+
+
+def test_kb_file_listing_matches_content_discover(tmp_path: Path) -> None:
+    from kbtool.content import discover
+
+    kb = make_kb(tmp_path / "kb")
+    (kb / "articles" / "sub" / "deeper").mkdir(parents=True)
+    write_article(kb / "articles" / "sub" / "deeper", "nested", "Nested article")  # lands in .../deeper/articles
+    (kb / "articles" / "notes.txt").write_text("not markdown")
+    (kb / "articles" / "linked.md").symlink_to(kb / "articles" / "invoice-download.md")
+    (kb / "articles" / "dangling.md").symlink_to(kb / "articles" / "gone.md")
+    (kb / "runbooks" / "loop").symlink_to(kb / "runbooks", target_is_directory=True)
+    files, _ = discover(kb.resolve())
+    assert kbindex._kb_files(kb.resolve()) == [(p.relative_to(kb.resolve()).as_posix(), str(p)) for p in files]
