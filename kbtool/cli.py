@@ -221,11 +221,12 @@ def import_docfx_cmd(src: Path, dest: Path, base_url: str, force: bool, owner: s
     Example:
       kbtool import docfx ../shared/data/officedocs-support /tmp/officedocs-kb
     """
-    from .importers import ImportProblem, import_docfx, terminal_progress
+    from .importers import ImportProblem, import_docfx
+    from .progress import terminal_progress
 
     cfg = get_config(None)
     try:
-        report = import_docfx(src, dest, force=force, progress=terminal_progress(), owner=owner,
+        report = import_docfx(src, dest, force=force, progress=terminal_progress("importing"), owner=owner,
                               base_url=base_url or None, sections=cfg.sections)
     except ImportProblem as e:
         raise UsageError(str(e)) from None
@@ -247,11 +248,12 @@ def import_zendesk_cmd(export: Path, dest: Path, force: bool, owner: str, report
     Example:
       kbtool import zendesk help-center-articles.json kb --report import-report.json
     """
-    from .importers import ImportProblem, import_zendesk, terminal_progress
+    from .importers import ImportProblem, import_zendesk
+    from .progress import terminal_progress
 
     cfg = get_config(None)
     try:
-        report = import_zendesk(export, dest, force=force, progress=terminal_progress(), owner=owner,
+        report = import_zendesk(export, dest, force=force, progress=terminal_progress("importing"), owner=owner,
                                 sections=cfg.sections)
     except ImportProblem as e:
         raise UsageError(str(e)) from None
@@ -651,7 +653,8 @@ def index_cmd(kb: Path | None, index_dir: Path | None, rebuild: bool) -> None:
       kbtool index            # only changed, added or removed files
       kbtool index --rebuild  # from scratch, swapped in atomically
     """
-    from .index import IndexProblem, terminal_progress, update_index
+    from .index import IndexProblem, update_index
+    from .progress import terminal_progress
 
     cfg = get_config(kb)
     if index_dir:
@@ -659,7 +662,7 @@ def index_cmd(kb: Path | None, index_dir: Path | None, rebuild: bool) -> None:
     if not cfg.kb.is_dir():
         get_kb(cfg)  # raises the "KB directory not found" usage error
     try:  # without kb=: an incremental update parses only the changed files
-        report = update_index(cfg, rebuild=rebuild, progress=terminal_progress())
+        report = update_index(cfg, rebuild=rebuild, progress=terminal_progress("indexing"))
     except IndexProblem as e:
         raise click.ClickException(str(e)) from None
     for rel in report.skipped:

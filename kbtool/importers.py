@@ -46,13 +46,13 @@ import yaml
 
 from .config import DEFAULT_SECTIONS
 from .content import Heading, mask_inline_code, parse_structure
+from .progress import Progress, terminal_progress
 
 __all__ = [
     "ImportProblem", "ImportReport", "Imported", "Skipped", "Finding", "Redirect",
     "import_docfx", "import_zendesk", "terminal_progress", "slug",
 ]
 
-Progress = Callable[[int, int], None]
 
 DEFAULT_OWNER = "support"
 DOCFX_BASE_URL = "https://learn.microsoft.com"
@@ -144,26 +144,6 @@ class ImportReport:
             "unconverted": [asdict(u) for u in self.unconverted], "problems": [asdict(p) for p in self.problems],
             "redirects": [asdict(r) for r in self.redirects], "assets": list(self.assets),
         }
-
-
-def terminal_progress(label: str = "importing") -> Progress | None:
-    """A progress callback for interactive terminals; None when stderr is not a terminal."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
-        return None
-    t0 = time.perf_counter()
-    last = [0.0]
-
-    def show(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done != total and now - last[0] < 0.1:
-            return
-        last[0] = now
-        sys.stderr.write(f"\r{label}: {100 * done // max(total, 1)}% ({done:,}/{total:,}, {now - t0:.0f}s)")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
 
 
 # --- Shared helpers ---------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 from whoosh import collectors, highlight, index as windex, qparser, query as wquery
@@ -53,6 +53,7 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.scoring import BM25F
 
 from .config import Config
+from .progress import Progress
 from .content import KB, Article, load_article, load_kb
 
 FORMAT = "kbtool-index"
@@ -816,7 +817,6 @@ class BuildReport:
                 f"{self.unchanged} unchanged{extra} in {self.seconds:.2f}s{note}")
 
 
-Progress = Callable[[int, int], None]
 
 
 def _file_state(a: Article) -> dict[str, object]:
@@ -1143,27 +1143,6 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def terminal_progress(label: str = "indexing") -> Progress | None:
-    """A progress callback for interactive terminals; None in CI or when piped."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
-        return None
-    t0 = time.perf_counter()
-    last = [0.0]
-
-    def show(done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done != total and now - last[0] < 0.1:
-            return
-        last[0] = now
-        rate = done / max(now - t0, 1e-9)
-        sys.stderr.write(f"\r{label}: {done}/{total} files ({rate:,.0f}/s)")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
 
 
 def update_index(config: Config, rebuild: bool = False, progress: Progress | None = None, kb: KB | None = None) -> BuildReport:

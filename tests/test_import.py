@@ -332,7 +332,7 @@ def test_docfx_progress_and_errors(docfx_src: Path, tmp_path: Path) -> None:
     calls: list[tuple[int, int]] = []
     import_docfx(docfx_src, tmp_path / "kb", progress=lambda done, total: calls.append((done, total)))
     assert calls == [(n, 10) for n in range(1, 11)]  # 5 files converted, then 5 written
-    assert terminal_progress() is None  # stderr is not a terminal under pytest
+    assert terminal_progress("importing") is None  # stderr is not a terminal under pytest
     with pytest.raises(ImportProblem, match="source directory not found"):
         import_docfx(tmp_path / "nope", tmp_path / "kb2")
     with pytest.raises(ImportProblem, match="inside the source"):
