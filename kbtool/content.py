@@ -585,27 +585,32 @@ def load_article(path: Path, kb_root: Path) -> tuple[Article | None, list[Diagno
 
 
 def discover(kb_root: Path) -> tuple[list[Path], list[Diagnostic]]:
-    """Markdown files under `articles/` and `runbooks/`, sorted; symlink loops reported."""
-    files: list[Path] = []
+    """Markdown files under `articles/` and `runbooks/`, sorted; broken and looping symlinks reported.
+
+    Walks with plain strings (os.walk, os.path) and makes a Path only per result: at
+    10,000 files the pathlib version was a third of a one-file index update.
+    """
+    found: list[str] = []
     problems: list[Diagnostic] = []
     for sub in ("articles", "runbooks"):
-        top = kb_root / sub
-        if not top.is_dir():
+        top = os.path.join(str(kb_root), sub)
+        if not os.path.isdir(top):
             continue
         for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
             dirnames.sort()
             for name in filenames:
                 if not name.endswith(".md"):
                     continue
-                f = Path(dirpath) / name
-                if f.is_symlink():
+                full = os.path.join(dirpath, name)
+                if os.path.islink(full):
                     try:
-                        f.resolve(strict=True)
+                        Path(full).resolve(strict=True)
                     except (OSError, RuntimeError) as e:
-                        problems.append(Diagnostic(f, 0, 0, UNREADABLE, f"broken or looping symlink: {e}"))
+                        problems.append(Diagnostic(Path(full), 0, 0, UNREADABLE, f"broken or looping symlink: {e}"))
                         continue
-                files.append(f)
-    return sorted(files), problems
+                found.append(full)
+    found.sort(key=lambda f: f.split(os.sep))
+    return [Path(f) for f in found], problems
 
 
 def load_kb(root: Path | str, config: Config | None = None) -> KB:

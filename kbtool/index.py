@@ -54,7 +54,7 @@ from whoosh.scoring import BM25F
 
 from .config import Config
 from .progress import Progress
-from .content import KB, Article, load_article, load_kb
+from .content import KB, Article, discover, load_article, load_kb
 
 FORMAT = "kbtool-index"
 FORMAT_VERSION = 3  # 2: combined weighted `text` field, skipped files in the manifest; 3: forward docs as JSON lines
@@ -825,30 +825,9 @@ def _file_state(a: Article) -> dict[str, object]:
 
 
 def _kb_files(root: Path) -> list[tuple[str, str]]:
-    """(posix path relative to `root`, full path) of the KB's Markdown files: exactly the
-    files `content.discover` returns, in its order (a test holds them equal), listed with
-    os.walk and plain strings because discover's pathlib work is a third of a one-file
-    update at 10,000 articles."""
-    out: list[tuple[str, str]] = []
+    """(posix path relative to `root`, full path) of the KB's Markdown files, as `content.discover` finds them."""
     base = str(root)
-    for sub in ("articles", "runbooks"):
-        top = os.path.join(base, sub)
-        if not os.path.isdir(top):
-            continue
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-            dirnames.sort()
-            for name in filenames:
-                if not name.endswith(".md"):
-                    continue
-                full = os.path.join(dirpath, name)
-                if os.path.islink(full):
-                    try:
-                        Path(full).resolve(strict=True)
-                    except (OSError, RuntimeError):
-                        continue  # broken or looping symlink: discover reports it, load_kb skips it
-                out.append((full[len(base) + 1:].replace(os.sep, "/"), full))
-    out.sort(key=lambda rf: rf[0].split("/"))
-    return out
+    return [(f[len(base) + 1:].replace(os.sep, "/"), f) for f in map(str, discover(root)[0])]
 
 
 @dataclass
