@@ -185,7 +185,7 @@ class KB:
 
     def resolve_link(self, source: Article, target: str) -> tuple[Path | None, str]:
         """The file a relative link points at (None for external links) and its anchor."""
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith("//"):
+        if is_external(target):
             return None, ""
         path_part, _, anchor = target.partition("#")
         if not path_part:
@@ -205,6 +205,14 @@ class KB:
             seen.add(nxt.id)
             cur = nxt
         return cur if cur is not article and cur.status != "retired" else None
+
+
+_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
+
+
+def is_external(target: str) -> bool:
+    """True for a link with a scheme (`https:`, `mailto:`) or protocol-relative (`//host`): not a KB file."""
+    return bool(_SCHEME_RE.match(target)) or target.startswith("//")
 
 
 # --- YAML -------------------------------------------------------------------------

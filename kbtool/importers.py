@@ -45,7 +45,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import yaml
 
 from .config import DEFAULT_SECTIONS
-from .content import Heading, mask_inline_code, parse_structure
+from .content import Heading, is_external, mask_inline_code, parse_structure
 from .progress import Progress, terminal_progress
 
 __all__ = [
@@ -381,7 +381,6 @@ _DIV_RE = re.compile(r'^\[!div\s+class\s*=\s*"([^"]*)"\s*\]\s*$', re.I)
 _VIDEO_RE = re.compile(r"\[!VIDEO\s+(\S+?)\]", re.I)
 _H1_RE = re.compile(r"^#(?!#)\s*(.*?)\s*#*\s*$")
 _OPEN_TARGET_RE = re.compile(r"\]\([^()\s]+$")
-_SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
 _REF_DEF_RE = re.compile(r"^( {0,3}\[[^\]]+\]:[ \t]*<?)([^\s>]+)")
 _LEFTOVER_RE = re.compile(r":::[a-z]|\[!(?:[A-Za-z-]+)|<xref:|\]\(xref:", re.I)
 _DATE_US = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
@@ -580,7 +579,7 @@ def _rebase_links(lines: list[str], from_dir: Path, ctx: _DocfxContext) -> list[
         return lines
 
     def fix(target: str) -> str:
-        if not target or target.startswith(("#", "/")) or _SCHEME_RE.match(target):
+        if not target or target.startswith(("#", "/")) or is_external(target):
             return target
         path, sep, frag = target.partition("#")
         new = os.path.relpath(os.path.normpath(from_dir / unquote(path)), to_dir).replace(os.sep, "/")
@@ -800,7 +799,7 @@ def _rewrite_links(lines: list[str], ctx: _DocfxContext) -> list[str]:
             del mask[i + 1]
 
     def fix(target: str) -> str:
-        if not target or target.startswith("#") or _SCHEME_RE.match(target) or target.startswith("//"):
+        if not target or target.startswith("#") or is_external(target):
             return target
         if target.startswith("/"):
             return f"{ctx.base_url}{target}" if ctx.base_url else target

@@ -868,18 +868,24 @@ class Index:
             raise IndexProblem(f"no index at {self.dir}. Run `kbtool index` to build it.")
         return Snapshot(build)
 
+    def _current_manifest(self) -> Manifest | None:
+        """The current build's manifest, or None when there is no usable build."""
+        build = current_build(self.dir)
+        if build is None:
+            return None
+        try:
+            return Manifest.read(build)
+        except IndexProblem:
+            return None
+
     def is_stale(self, kb_root: Path) -> bool:
         """Cheap check (sizes and mtimes; no hashing) whether KB files changed since the build.
 
         Also True when there is no usable build (missing, or a manifest this kbtool cannot
         read), so that an update rebuilds it; `open()` explains what is wrong.
         """
-        build = current_build(self.dir)
-        if build is None:
-            return True
-        try:
-            m = Manifest.read(build)
-        except IndexProblem:
+        m = self._current_manifest()
+        if m is None:
             return True
         root = Path(kb_root).resolve()
         if m.kb_root != str(root):
@@ -926,13 +932,9 @@ class Index:
         files, a damaged build) it raises _NeedFullLoad and `update_index` loads the KB.
         """
         root = Path(kb_root).resolve()
-        build = current_build(self.dir)
-        if build is None:
+        m = self._current_manifest()
+        if m is None:
             raise _NeedFullLoad
-        try:
-            m = Manifest.read(build)
-        except IndexProblem:
-            raise _NeedFullLoad from None
         if m.kb_root != str(root):
             raise _NeedFullLoad
         entries: dict[str, _Entry] = {}

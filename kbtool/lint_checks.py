@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from .config import Config
-from .content import _FENCE_RE, ID_RE, KB, Article, iter_prose_lines
+from .content import _FENCE_RE, ID_RE, KB, Article, is_external, iter_prose_lines
 from .lint_rules import RULES, is_known_selector
 
 
@@ -213,7 +213,7 @@ class Checker:
         """(path, article, anchor) for a link, resolved as `KB.resolve_link` does. Article
         files are looked up lexically first, so most links cost no filesystem call; the
         returned path is then None-checked by the caller and `real(article)` is used."""
-        if _EXTERNAL_RE.match(target) or target.startswith("//"):
+        if is_external(target):
             return None, None, ""
         path_part, _, anchor = target.partition("#")
         if not path_part:
@@ -435,7 +435,6 @@ class Checker:
 
 # --- helpers ---------------------------------------------------------------------------
 
-_EXTERNAL_RE = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # as in KB.resolve_link
 _NUMBERED_RE = re.compile(r"^\s{0,3}\d{1,3}[.)]\s+\S", re.M)
 _SUPPRESS_RE = re.compile(r"<!--\s*kbtool:\s*disable=([^>]*?)\s*-->")
 _TODO_RE = re.compile(r"\b(?:TODO|FIXME)\b")
