@@ -37,6 +37,7 @@ import json
 import random
 import re
 import statistics
+import os
 import sys
 import time
 from pathlib import Path
@@ -44,6 +45,7 @@ from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+os.environ.setdefault("KBTOOL_SEMANTIC", "0")  # lexical figures here; bench/bench_semantic.py measures the model
 SHARED = REPO.parent / "shared"
 OFFICEDOCS = SHARED / "data" / "officedocs-support"
 OUT = REPO / "bench" / "out"

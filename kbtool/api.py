@@ -52,6 +52,7 @@ class SuggestRequest(BaseModel):
     audience: Literal["public", "internal"] = Field(
         "public", description="'internal' includes internal articles and runbooks; needs a valid token.")
     limit: int = Field(5, ge=1, le=20, description="Most suggestions to return.")
+    semantic: bool = Field(True, description="Use semantic matching where the server has it (false: lexical only).")
 
     @field_validator("limit", mode="before")
     @classmethod
@@ -72,6 +73,7 @@ class Why(BaseModel):
     terms: dict[str, list[str]] = {}
     product: str | None = None
     replaces: str | None = None
+    semantic: float | None = Field(None, description="Cosine similarity to the ticket, when semantic matching took part.")
 
 
 class SuggestionOut(BaseModel):
@@ -107,6 +109,8 @@ class Health(BaseModel):
     status: Literal["ok"]
     version: str
     documents: int
+    semantic: bool = Field(False, description="Whether suggestions use the embedding model.")
+    semantic_note: str | None = Field(None, description="Why not, when they do not.")
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -243,7 +247,8 @@ def create_app(config: Config, token: str | None = None) -> FastAPI:
             raise StarletteHTTPException(403, "internal results need a valid bearer token")
         if not (req.subject.strip() or req.body.strip()):
             return SuggestResponse(suggestions=[], reason="the ticket is empty")
-        result = (await engine()).suggest(Ticket(req.subject, req.body, req.product, req.audience, req.limit))
+        result = (await engine()).suggest(Ticket(req.subject, req.body, req.product, req.audience, req.limit,
+                                                      req.semantic))
         # the engine's dict already has the documented shape: send it as is, not re-validated field by field
         return JSONResponse(result.to_dict())
 
@@ -263,7 +268,9 @@ def create_app(config: Config, token: str | None = None) -> FastAPI:
 
     @app.get("/healthz", response_model=Health, responses={503: ERRORS[503]}, summary="Liveness and index status")
     async def healthz() -> Any:
-        return Health(status="ok", version=__version__, documents=len((await engine()).docs))
+        eng = await engine()
+        return Health(status="ok", version=__version__, documents=len(eng.docs), semantic=eng.semantic,
+                      semantic_note=eng.semantic_note)
 
     return app
 

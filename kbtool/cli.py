@@ -484,6 +484,8 @@ def _print_suggestions(result: Any) -> None:
             evidence.append("codes: " + ", ".join(s.why["error_codes"]))
         for fld, terms in s.why.get("terms", {}).items():
             evidence.append(f"{fld}: " + ", ".join(terms[:6]))
+        if s.why.get("semantic") is not None:
+            evidence.append(f"semantic similarity {s.why['semantic']:.2f}")
         if s.why.get("replaces"):
             evidence.append(f"replaces retired {s.why['replaces']}")
         click.echo("   why: " + "; ".join(evidence))
@@ -499,9 +501,11 @@ def _print_suggestions(result: Any) -> None:
               help="Who will see the suggestions; 'internal' includes internal articles and runbooks.")
 @click.option("--limit", type=click.IntRange(1, 50), default=5, show_default=True)
 @click.option("--batch", type=click.File("r"), help="JSONL file of tickets ('-' for stdin); one JSON line out per line in.")
+@click.option("--semantic/--no-semantic", default=True, show_default=True,
+              help="Use semantic matching when the index has embeddings (the `semantic` extra).")
 @format_option("text", "json")
 def suggest_cmd(kb: Path | None, subject: str | None, body: str, product: str | None, audience: str, limit: int,
-                batch: Any, fmt: str) -> None:
+                batch: Any, semantic: bool, fmt: str) -> None:
     """Suggest articles for a ticket, with the evidence for each.
 
     Without --subject, reads one JSON ticket ({"subject", "body", ...}) from stdin.
@@ -522,7 +526,7 @@ def suggest_cmd(kb: Path | None, subject: str | None, body: str, product: str | 
             raise UsageError(f"{where}: a ticket is a JSON object with string 'subject' and 'body'")
         return Ticket(obj.get("subject", ""), obj.get("body", ""), obj.get("product") or product,
                       obj.get("audience", audience) if obj.get("audience") in AUDIENCES else audience,
-                      int(obj.get("limit", limit)) if isinstance(obj.get("limit", limit), int) else limit)
+                      int(obj.get("limit", limit)) if isinstance(obj.get("limit", limit), int) else limit, semantic)
 
     if batch is not None:
         for n, line in enumerate(batch, 1):
@@ -546,7 +550,7 @@ def suggest_cmd(kb: Path | None, subject: str | None, body: str, product: str | 
             raise UsageError(f"stdin: invalid JSON: {e.msg}") from None
         ticket = ticket_of(obj, "stdin")
     else:
-        ticket = Ticket(subject, body, product, audience, limit)
+        ticket = Ticket(subject, body, product, audience, limit, semantic)
     result = engine.suggest(ticket)
     if fmt == "json":
         echo_json(result.to_dict())
@@ -562,9 +566,11 @@ def suggest_cmd(kb: Path | None, subject: str | None, body: str, product: str | 
 @click.option("--min-mrr", type=float, help="Fail (exit 1) if MRR is below this.")
 @click.option("--min-recall5", type=float, help="Fail (exit 1) if Recall@5 is below this.")
 @click.option("--show-misses", type=int, default=10, show_default=True, help="How many misses to list (text).")
+@click.option("--semantic/--no-semantic", default=True, show_default=True,
+              help="Score the hybrid ranking when the index has embeddings; --no-semantic: lexical only.")
 @format_option("text", "json")
 def eval_cmd(kb: Path | None, golden: Path, audience: str, min_p1: float | None, min_mrr: float | None,
-             min_recall5: float | None, show_misses: int, fmt: str) -> None:
+             min_recall5: float | None, show_misses: int, semantic: bool, fmt: str) -> None:
     """Score suggestions against a golden set of tickets (JSONL: id, subject, body, expected).
 
     \b
@@ -579,19 +585,23 @@ def eval_cmd(kb: Path | None, golden: Path, audience: str, min_p1: float | None,
         cases = read_golden(golden)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    report = evaluate(_engine(cfg), cases, audience)
+    engine = _engine(cfg)
+    report = evaluate(engine, cases, audience, semantic)
     m = report.metrics()
+    why_not = None if report.semantic else engine.semantic_note if semantic else "--no-semantic"
     failed = [name for name, floor, value in (("p@1", min_p1, report.p_at_1), ("mrr", min_mrr, report.mrr),
                                               ("recall@5", min_recall5, report.recall_at_5))
               if floor is not None and value < floor]
     if fmt == "json":
-        click.echo(json.dumps({**m, "misses": report.misses, "failed": failed}, ensure_ascii=False))
+        click.echo(json.dumps({**m, "semantic_note": why_not, "misses": report.misses, "failed": failed},
+                              ensure_ascii=False))
     else:
         for miss in report.misses[:show_misses]:
             click.echo(f"miss {miss['id']}: expected {', '.join(miss['expected'])}, got {', '.join(miss['got']) or '-'}"
                        f" (rank {miss['rank'] or '>10'})  {miss['subject']}")
         click.echo(f"{m['n']} tickets  P@1 {m['p@1']:.3f}  MRR {m['mrr']:.3f}  Recall@5 {m['recall@5']:.3f}  "
-                   f"nDCG@5 {m['ndcg@5']:.3f}  semantic {str(m['semantic']).lower()}")
+                   f"nDCG@5 {m['ndcg@5']:.3f}  semantic {str(m['semantic']).lower()}"
+                   + (f" ({why_not})" if why_not else ""))
         if failed:
             click.echo("below threshold: " + ", ".join(failed))
     if failed:
@@ -645,8 +655,14 @@ def serve_cmd(kb: Path | None, host: str, port: int, workers: int) -> None:
 @kb_option
 @click.option("--index-dir", type=click.Path(path_type=Path, file_okay=False), help="Index directory (default .kbtool/index).")
 @click.option("--rebuild", is_flag=True, help="Full rebuild instead of the incremental update.")
-def index_cmd(kb: Path | None, index_dir: Path | None, rebuild: bool) -> None:
+@click.option("--semantic/--no-semantic", default=None,
+              help="Embed documents for semantic matching (default: the `semantic` setting, \"auto\": "
+                   "when the extra is installed).")
+def index_cmd(kb: Path | None, index_dir: Path | None, rebuild: bool, semantic: bool | None) -> None:
     """Build or update the search index (incremental by content hash).
+
+    With the `semantic` extra installed, documents are also embedded (only new or
+    changed ones on an incremental update) for `kbtool suggest` and `search --semantic`.
 
     \b
     Example:
@@ -659,15 +675,21 @@ def index_cmd(kb: Path | None, index_dir: Path | None, rebuild: bool) -> None:
     cfg = get_config(kb)
     if index_dir:
         cfg.index_dir = index_dir.resolve()
+    if semantic is not None:
+        cfg.semantic = semantic
     if not cfg.kb.is_dir():
         get_kb(cfg)  # raises the "KB directory not found" usage error
     try:  # without kb=: an incremental update parses only the changed files
-        report = update_index(cfg, rebuild=rebuild, progress=terminal_progress("indexing"))
+        report = update_index(cfg, rebuild=rebuild, progress=terminal_progress("indexing"),
+                              embed_progress=terminal_progress("embedding", "texts"))
     except IndexProblem as e:
         raise click.ClickException(str(e)) from None
     for rel in report.skipped:
         click.echo(f"warning: {rel} has errors and was not indexed (run `kbtool lint`)", err=True)
     click.echo(report.summary())
+    if report.semantic_note:
+        asked = semantic is True or cfg.semantic is True
+        click.echo(f"semantic: {report.semantic_note}", err=asked and not report.embedded)
 
 
 @main.command("search")
@@ -682,10 +704,11 @@ def index_cmd(kb: Path | None, index_dir: Path | None, rebuild: bool) -> None:
 @click.option("--all", "all_", is_flag=True, help="Every status, retired and drafts included.")
 @click.option("--limit", type=click.IntRange(1, 500), default=10, show_default=True)
 @click.option("--no-update", is_flag=True, help="Do not refresh a stale index first.")
+@click.option("--semantic", is_flag=True, help="Rank by meaning with the embedding model (the `semantic` extra).")
 @format_option("text", "json")
 def search_cmd(kb: Path | None, query: str, index_dir: Path | None, type_: str | None, status: tuple[str, ...],
                audience: str | None, product: str | None, tag: str | None, all_: bool, limit: int,
-               no_update: bool, fmt: str) -> None:
+               no_update: bool, semantic: bool, fmt: str) -> None:
     """Search articles and runbooks (Whoosh query syntax: "phrases", AND/OR/NOT, field:value, wild*).
 
     \b
@@ -693,6 +716,7 @@ def search_cmd(kb: Path | None, query: str, index_dir: Path | None, type_: str |
       kbtool search "SAML-403"
       kbtool search 'webhook AND timeout' --type runbook
       kbtool search "title:invoice" --status draft --format json
+      kbtool search --semantic "customers cannot get in after we changed identity provider"
     """
     from .index import DEFAULT_STATUSES, Filters, IndexProblem, search
 
@@ -703,7 +727,8 @@ def search_cmd(kb: Path | None, query: str, index_dir: Path | None, type_: str |
     filters = Filters(type=type_, status=statuses, audience=audience, product=product, tag=tag, include_retired=all_)
     tty = sys.stdout.isatty() and fmt == "text"
     try:
-        result = search(cfg, query, filters, limit, auto_update=not no_update, markup="ansi" if tty else "**")
+        result = search(cfg, query, filters, limit, auto_update=not no_update, markup="ansi" if tty else "**",
+                        semantic=semantic)
     except IndexProblem as e:
         raise click.ClickException(str(e)) from None
     except ValueError as e:
@@ -714,7 +739,7 @@ def search_cmd(kb: Path | None, query: str, index_dir: Path | None, type_: str |
         click.echo("warning: the KB changed since the index was built (run `kbtool index`)", err=True)
     if fmt == "json":
         echo_json({"query": query, "total": result.total, "did_you_mean": result.did_you_mean,
-                   "hits": [h.to_dict() for h in result.hits]})
+                   "semantic": semantic, "hits": [h.to_dict() for h in result.hits]})
         return
     for rank, h in enumerate(result.hits, 1):
         retired = f"  (retired, see {h.replaced_by})" if h.status == "retired" and h.replaced_by else ""

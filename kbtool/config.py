@@ -61,6 +61,8 @@ class Config:
     sections: dict[str, list[str]] = field(default_factory=lambda: {t: list(h) for t, h in DEFAULT_SECTIONS.items()})
     lint: LintConfig = field(default_factory=LintConfig)
     source: Path | None = None
+    # semantic matching: "auto" uses the embedding model when the `semantic` extra is installed
+    semantic: bool | str = "auto"
 
     @property
     def articles_dir(self) -> Path:
@@ -71,7 +73,7 @@ class Config:
         return self.kb / "runbooks"
 
 
-_TOP_KEYS = {"kb", "index_dir", "site_dir", "mkdocs_yml", "site_url", "review_every", "sections", "lint"}
+_TOP_KEYS = {"kb", "index_dir", "site_dir", "mkdocs_yml", "site_url", "review_every", "sections", "lint", "semantic"}
 _LINT_KEYS = {
     "select", "ignore", "severity", "per_path_ignores", "email_allowlist",
     "review_warn_days", "max_title", "max_summary", "duplicate_threshold", "ip_allowlist",
@@ -213,6 +215,11 @@ def load_config(cwd: Path | None = None, kb: Path | None = None) -> Config:
             cfg.sections[t] = _str_list(f"{src} sections.{t}", heads)
     if "lint" in table:
         cfg.lint = _parse_lint(src, table["lint"])
+    if "semantic" in table:
+        value = table["semantic"]
+        if value != "auto" and not isinstance(value, bool):
+            raise ConfigError(f"{src} semantic: expected true, false or \"auto\", got {value!r}")
+        cfg.semantic = value
     if kb is not None and (cwd / kb).resolve() != cfg.kb:
         cfg.kb = (cwd / kb).resolve()  # a relative `kb` is relative to `cwd` (default: the process cwd)
         if "index_dir" not in table:  # another KB gets its own index, never the project's

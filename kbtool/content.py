@@ -23,12 +23,15 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date
 from difflib import get_close_matches
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import unquote, urlsplit
 
 import markdown
 import yaml
 from frontmatter.default_handlers import YAMLHandler
+from markdown.extensions.attr_list import get_attrs_and_remainder
 from markdown.extensions.toc import slugify, unique
 from markdown.extensions.toc import strip_tags as toc_strip_tags
 
@@ -40,7 +43,7 @@ ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 REQUIRED_FIELDS = ("id", "title", "type", "status", "audience", "owner", "summary", "created", "last_reviewed")
 STRING_FIELDS = ("id", "title", "type", "status", "audience", "owner", "summary", "product", "component", "replaced_by")
-LIST_FIELDS = ("tags", "error_codes", "aliases", "related")
+LIST_FIELDS = ("tags", "error_codes", "aliases", "related", "legacy_urls")
 DATE_FIELDS = ("created", "last_reviewed")
 KNOWN_FIELDS = frozenset(REQUIRED_FIELDS + STRING_FIELDS + LIST_FIELDS + DATE_FIELDS + ("review_every",))
 ALLOWED = {"type": TYPES, "status": STATUSES, "audience": AUDIENCES}
@@ -125,6 +128,7 @@ class Article:
     error_codes: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
+    legacy_urls: list[str] = field(default_factory=list)  # old URLs of this article (a former help center)
     meta: dict[str, Any] = field(default_factory=dict)
     field_lines: dict[str, int] = field(default_factory=dict)
     headings: list[Heading] = field(default_factory=list)
@@ -146,7 +150,9 @@ class Article:
 
     @property
     def anchors(self) -> set[str]:
-        return {h.slug for h in self.headings}
+        """Every `#fragment` the article's page has: heading ids (toc slugs or attr-list
+        `{#id}`), `{: #id}` attribute lists on blocks, and `id`/`<a name>` of raw HTML."""
+        return {h.slug for h in self.headings} | extra_anchors(self.body)
 
     @property
     def text(self) -> str:
@@ -163,7 +169,7 @@ class Article:
             "last_reviewed": self.last_reviewed.isoformat() if self.last_reviewed else None,
             "review_every": self.review_every, "error_codes": self.error_codes,
             "aliases": self.aliases, "related": self.related, "replaced_by": self.replaced_by,
-            "path": self.rel_path,
+            "legacy_urls": self.legacy_urls, "path": self.rel_path,
         }
         return out
 
@@ -213,6 +219,53 @@ _SCHEME_RE = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
 def is_external(target: str) -> bool:
     """True for a link with a scheme (`https:`, `mailto:`) or protocol-relative (`//host`): not a KB file."""
     return bool(_SCHEME_RE.match(target)) or target.startswith("//")
+
+
+# --- Legacy URLs -------------------------------------------------------------------
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\\]")
+_HTML_SUFFIXES = (".html", ".htm")
+
+
+def legacy_url_path(url: str) -> tuple[str | None, str]:
+    """The site path a `legacy_urls` entry names, or (None, why not).
+
+    An entry is an absolute `http(s)://host/path` URL (where the article used to live, e.g.
+    a Zendesk `html_url`) or a site-absolute `/path`. The path is returned percent-decoded,
+    without leading or trailing slashes: `https://help.example.com/hc/en-us/articles/1-Foo/`
+    -> `hc/en-us/articles/1-Foo`. Hosts are not compared: a redirect page is written at the
+    path, for whichever host serves the new site. Query strings and `#fragments` are
+    refused, because a static page cannot redirect by them.
+    """
+    text = url.strip()
+    if not text:
+        return None, "is empty"
+    parts = urlsplit(text)
+    if parts.scheme or text.startswith("//"):
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            return None, "must be an http(s):// URL or a path starting with '/'"
+    elif not text.startswith("/"):
+        return None, "must be an http(s):// URL or a path starting with '/'"
+    if parts.query:
+        return None, "has a query string ('?…'): a static site cannot redirect by query"
+    if parts.fragment:
+        return None, "has a '#fragment': a static site cannot redirect by fragment"
+    path = unquote(parts.path)
+    if _CONTROL_RE.search(path):
+        return None, "has a control character or backslash in its path"
+    segments = [seg for seg in path.split("/") if seg]
+    if any(seg in (".", "..") for seg in segments):
+        return None, "has '.' or '..' in its path"
+    if any(len(seg.encode("utf-8")) > 255 for seg in segments):
+        return None, "has a path segment over 255 bytes, too long for a file name"
+    if not segments:
+        return None, "has no path: the site's home page cannot redirect to an article"
+    return "/".join(segments), ""
+
+
+def legacy_page_file(path: str) -> str:
+    """The file that answers a legacy path on a static host: `a/b.html` as is, else `a/b/index.html`."""
+    return path if path.lower().endswith(_HTML_SUFFIXES) else f"{path}/index.html"
 
 
 # --- YAML -------------------------------------------------------------------------
@@ -321,26 +374,107 @@ def heading_text(raw: str) -> str:
     return html.unescape(toc_strip_tags(rendered[4:-5]))
 
 
+# attr_list (always on in the site's Markdown): `## Title {#id .class}` sets the heading's id,
+# and a line holding only `{: #id}` right under a paragraph sets the paragraph's. These are
+# the extension's own patterns (HEADER_RE, and BLOCK_RE for a line of its own).
+_ATTR_HEADER_RE = re.compile(r"[ ]+\{:?[ ]*([^}\n ][^\n]*)\}[ ]*$")
+_ATTR_BLOCK_RE = re.compile(r"^[ ]*\{:?[ ]*([^}\n ][^\n]*)\}[ ]*$")
+
+
+def _attr_id(attrs: str) -> tuple[bool, str | None]:
+    """(whether attr_list applies this attribute list, the id it sets: `#a #b` -> `b`)."""
+    parsed, remainder = get_attrs_and_remainder(attrs)
+    if remainder:  # a stray `}`: attr_list (strict for blocks and headings) leaves the text alone
+        return False, None
+    ids = [v for k, v in parsed if k == "id" and v]
+    return True, (ids[-1] if ids else None)
+
+
+def split_heading_attrs(raw: str) -> tuple[str, str | None]:
+    """(heading text without a trailing attribute list, the id it sets or None)."""
+    m = _ATTR_HEADER_RE.search(raw)
+    if m is None:
+        return raw, None
+    applies, hid = _attr_id(m.group(1))
+    return (raw[: m.start()].rstrip("#").rstrip(), hid) if applies else (raw, None)
+
+
+def _block_attr_ids(body: str) -> list[str]:
+    """Ids set by `{: #id}` lines that close a paragraph (the line before is not blank)."""
+    if "{" not in body:
+        return []
+    lines = body.split("\n")
+    out: list[str] = []
+    for i, line in iter_prose_lines(body):
+        if "{" in line and i > 0 and lines[i - 1].strip() and not _ATX_RE.match(lines[i - 1]):
+            m = _ATTR_BLOCK_RE.match(line)
+            if m and (aid := _attr_id(m.group(1))[1]):
+                out.append(aid)
+    return out
+
+
+class _HTMLIds(HTMLParser):
+    """Collects what MkDocs' anchor validation counts in raw HTML: any `id`, and `name` on `<a>`."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for k, v in attrs:
+            if v and (k == "id" or (k == "name" and tag == "a")):
+                self.ids.add(v)
+
+
+_HTML_ID_HINT = re.compile(r"\b(?:id|name)\s*=", re.I)
+
+
+@functools.lru_cache(maxsize=4096)
+def extra_anchors(body: str) -> frozenset[str]:
+    """Anchors of a body besides its heading slugs: raw HTML `id="…"` on any element and
+    `<a name="…">` (DocFX and Zendesk content is full of `<a id="summary"></a>`), and
+    attr-list `{: #id}` on paragraphs. Fenced code, inline code and HTML comments do not count.
+    """
+    ids = set(_block_attr_ids(body))
+    if "<" in body and _HTML_ID_HINT.search(body):
+        parser = _HTMLIds()
+        try:
+            parser.feed("\n".join(mask_inline_code(line) for _, line in iter_prose_lines(body)))
+            parser.close()
+        except Exception:  # noqa: BLE001 - HTMLParser is lenient; never let odd markup break loading
+            pass
+        ids |= parser.ids
+    return frozenset(ids)
+
+
 def parse_structure(body: str, body_line: int) -> tuple[list[Heading], list[Section], list[Link]]:
     """Headings (with the site's anchor slugs), `##` sections and links of a Markdown body.
 
     Slugs come from Python-Markdown's toc extension (`slugify` + `unique`), the very
     functions the MkDocs site uses, so lint's anchor checks and the site cannot disagree.
+    As on the site (attr_list), `## Title {#id}` has the anchor `id`, and every id set by
+    an attribute list is taken before the other headings are slugged (toc's `unique`).
     """
-    headings: list[Heading] = []
+    raw_heads: list[tuple[int, str, int, str | None]] = []  # (level, text, line, explicit id)
     links: list[Link] = []
-    used_slugs: set[str] = set()
     lines = body.split("\n")
     for i, line in iter_prose_lines(body):
         m = _ATX_RE.match(line)
         if m:
-            text = heading_text(m.group(2).strip())
-            slug = unique(slugify(text, "-"), used_slugs)
-            headings.append(Heading(len(m.group(1)), text, body_line + i, slug))
+            raw = m.group(2).strip()
+            hid = None
+            if "{" in raw:
+                raw, hid = split_heading_attrs(raw)
+            raw_heads.append((len(m.group(1)), heading_text(raw), body_line + i, hid))
         if "](" in line:  # links in headings count too: the site renders them
             masked = mask_inline_code(line)
             for lm in LINK_RE.finditer(masked):
                 links.append(Link(lm.group(3), lm.group(2), body_line + i, lm.start() + 1, lm.group(1) == "!"))
+    used_slugs: set[str] = {h[3] for h in raw_heads if h[3]}
+    if "{" in body:
+        used_slugs.update(_block_attr_ids(body))
+    headings = [Heading(level, text, line, hid or unique(slugify(text, "-"), used_slugs))
+                for level, text, line, hid in raw_heads]
     sections: list[Section] = []
     h2 = [h for h in headings if h.level <= 2]
     for n, h in enumerate(h2):
@@ -527,6 +661,14 @@ def _validate_fields(meta: dict[str, Any], kind: str, stem: str, p: _Problems) -
         else:
             p.at(key, WRONG_TYPE, f"field {key!r} must be a list of strings, got {_type_name(value)}")
             out[key] = []
+    valid_urls: list[str] = []
+    for url in out["legacy_urls"]:
+        path, why = legacy_url_path(url)
+        if path is None:
+            p.at("legacy_urls", BAD_VALUE, f"legacy_urls entry {url!r} {why}")
+        elif url not in valid_urls:
+            valid_urls.append(url)
+    out["legacy_urls"] = valid_urls
     for key in DATE_FIELDS:
         value = meta.get(key)
         parsed = parse_date(value)
@@ -586,8 +728,8 @@ def load_article(path: Path, kb_root: Path) -> tuple[Article | None, list[Diagno
         body=body, body_line=body_line, content_hash=hashlib.sha256(raw).hexdigest(),
         product=v["product"], component=v["component"], review_every=v["review_every"],
         replaced_by=v["replaced_by"], tags=v["tags"], error_codes=v["error_codes"],
-        aliases=v["aliases"], related=v["related"], meta=meta, field_lines=handler.key_lines,
-        headings=headings, sections=sections, links=links, valid=not p.has_errors,
+        aliases=v["aliases"], related=v["related"], legacy_urls=v["legacy_urls"], meta=meta,
+        field_lines=handler.key_lines, headings=headings, sections=sections, links=links, valid=not p.has_errors,
     )
     return article, p.items
 

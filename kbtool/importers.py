@@ -20,8 +20,10 @@ Mapping decisions worth knowing (see the README's import section):
 * DocFX links: `.md` links point at the new file names, site-root links (`/office/...`)
   become absolute links on `base_url` (learn.microsoft.com), images and other files are
   copied under `articles/media/`.
-* Zendesk: the old `html_url` is recorded in the report (`redirects`) and in an HTML
-  comment at the top of the body, so a site can redirect it.
+* Zendesk: the old `html_url` becomes the article's `legacy_urls` front-matter (the help
+  center build writes a redirect page at its path) and is listed in the report's
+  `redirects`. A URL that cannot be redirected (a query string, no path) is reported
+  instead of written, so the imported file still loads cleanly.
 
 This module reads and writes files only; it never imports the index or the site.
 """
@@ -45,7 +47,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 import yaml
 
 from .config import DEFAULT_SECTIONS
-from .content import Heading, is_external, mask_inline_code, parse_structure
+from .content import Heading, extra_anchors, is_external, legacy_url_path, mask_inline_code, parse_structure
 from .progress import Progress, terminal_progress
 
 __all__ = [
@@ -372,7 +374,6 @@ NOISE_CUSTOM = re.compile(r"^(?:csstroubleshoot|ci\s*\d+|has-[\w-]+|seo-[\w-]+|[
 _INCLUDE_RE = re.compile(r"\[!INCLUDE\s*\[([^\]]*)\]\(\s*<?([^)>\s]+)>?\s*\)\s*\]", re.I)
 _IMAGE_RE = re.compile(r':::image((?:\s+[\w-]+\s*=\s*"[^"]*")*)\s*:::')
 _TAB_RE = re.compile(r"^(\s*#{1,6})\s*\[([^\]]+)\]\(#tab/[^)]*\)\s*$")
-_HTML_ANCHOR_RE = re.compile(r"<a\s+(?:name|id)\s*=\s*[\"']([^\"']+)[\"']", re.I)
 _IMAGE_END_RE = re.compile(r"^\s*:::image-end:::\s*$")
 _NOLOC_RE = re.compile(r':::no-loc\s+text\s*=\s*"([^"]*)"\s*:::')
 _ATTR_RE = re.compile(r'([\w-]+)\s*=\s*"([^"]*)"')
@@ -850,12 +851,11 @@ def _fix_anchors(bodies: dict[str, str], files: list[_DocfxFile], h1s: dict[str,
 
     DocFX slugs headings GitHub-style (`a---b`, `method-1-use-x`), the site with
     Python-Markdown's toc; a link to the removed H1 goes to the page itself; an
-    `<a id=..>`/`<a name=..>` HTML anchor is kept as is. Anything else is a source problem.
+    anchor the page has besides its headings (`<a id=..>`/`<a name=..>`, any HTML `id`,
+    `{: #id}`; `content.extra_anchors`) is kept as is. Anything else is a source problem.
     """
     by_id = {v: k for k, v in ctx.ids.items()}
     files_by_id = {f.id: f for f in files}
-    html_anchors: dict[str, set[str]] = {}
-
     def fixer(aid: str) -> Callable[[str], str]:
         def fix(target: str) -> str:
             if target.startswith("#"):
@@ -868,9 +868,8 @@ def _fix_anchors(bodies: dict[str, str], files: list[_DocfxFile], h1s: dict[str,
             heads = headings_of(tid)
             if not anchor or anchor in {h.slug for h in heads}:
                 return target
-            if tid not in html_anchors:
-                html_anchors[tid] = set(_HTML_ANCHOR_RE.findall(bodies[tid]))
-            if anchor in html_anchors[tid]:
+            extras = extra_anchors(bodies[tid])
+            if anchor in extras or unquote(anchor) in extras:
                 return target
             want = unquote(anchor).lower()
             squeezed = re.sub(r"-+", "-", want).strip("-")
@@ -1209,7 +1208,7 @@ def import_zendesk(export_path: Path | str, dest: Path | str, force: bool = Fals
     `sections` list, whose names become `component`) or a bare list of articles. `draft`
     -> status draft, a `user_segment_id` -> audience internal, `label_names` -> tags,
     `updated_at` -> last_reviewed, `created_at` -> created. The old `html_url` goes into
-    the report's `redirects` and an `<!-- imported from: URL -->` comment atop the body.
+    `legacy_urls` (the site redirects it to the new page) and the report's `redirects`.
     """
     t0 = time.perf_counter()
     export_path = Path(export_path).resolve()
@@ -1267,13 +1266,15 @@ def import_zendesk(export_path: Path | str, dest: Path | str, force: bool = Fals
             component = f"section-{a['section_id']}" if a.get("section_id") is not None else None
         type_ = choose_type(body, None, sections)
         url = _one_line(a.get("html_url"))
-        if url:
-            body = f"<!-- imported from: {url} -->\n\n{body}"
+        if url and legacy_url_path(url)[0] is None:
+            report.unconverted.append(Finding(source, 0, "legacy-url", f"html_url {url!r} "
+                                              f"{legacy_url_path(url)[1]}; not kept in legacy_urls"))
+            url = ""
         fm = {
             "id": aid, "title": title, "type": type_, "status": status, "audience": audience, "owner": owner,
             "summary": summary, "component": component,
             "tags": sorted({slug(t, 60) for t in _as_list(a.get("label_names")) if slug(t, 60)}),
-            "created": created, "last_reviewed": updated,
+            "created": created, "last_reviewed": updated, "legacy_urls": [url] if url else [],
         }
         out_rel = f"articles/{aid}.md"
         if _write_article(dest / out_rel, render_front_matter(fm) + "\n" + body, force):

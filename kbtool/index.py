@@ -42,22 +42,26 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
+import scipy.sparse as sp
 from whoosh import collectors, highlight, index as windex, qparser, query as wquery
 from whoosh.analysis import (
     IntraWordFilter, LowercaseFilter, RegexTokenizer, StandardAnalyzer, StemmingAnalyzer, StripFilter,
 )
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.scoring import BM25F
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from . import semantic as semantic_mod
 from .config import Config
 from .progress import Progress
 from .content import KB, Article, discover, load_article, load_kb
 
 FORMAT = "kbtool-index"
-FORMAT_VERSION = 3  # 2: combined weighted `text` field, skipped files in the manifest; 3: forward docs as JSON lines
+FORMAT_VERSION = 4  # 2: combined weighted `text` field, skipped files in the manifest; 3: forward docs as JSON lines;
+# 4: the forward index also holds the plain-word search fields and filter values (`search_*`)
 MANIFEST = "kbtool-index.json"
 FORWARD = "forward.npz"
 KEEP_BUILDS = 2
@@ -77,7 +81,12 @@ TEXT_WEIGHTS = {"aliases": 3, "summary": 2, "symptoms": 1, "cause": 1, "resoluti
 STEMMED_FIELDS = frozenset({"title", "aliases", "summary", "body", "text", *SECTION_FIELDS})
 # Fields whose analysed terms the forward index keeps for suggest.
 FORWARD_FIELDS = ("title", "aliases", "summary", "symptoms", "body")
+# The fields plain words search, kept in the forward index too (as Whoosh indexes them) so
+# that a plain-word query is scored by CompiledBM25F instead of Whoosh's Python loops.
+SEARCH_FIELDS = tuple(BOOSTS)
+BM25_K1, BM25_B = 1.2, 0.75  # Whoosh's BM25F for search, and its compiled twin
 DEFAULT_STATUSES = ("published", "in-review")
+SEMANTIC_SEARCH_MIN = 0.2  # cosine below which a document is not a semantic match at all
 
 
 class IndexError_(Exception):
@@ -127,6 +136,15 @@ def _date(d: object) -> datetime | None:
     return datetime(d.year, d.month, d.day) if d else None  # type: ignore[attr-defined]
 
 
+def _tags_value(a: Article) -> str:
+    return ",".join(t.lower() for t in a.tags)
+
+
+def _text_tokens(toks: dict[str, list[str]]) -> list[str]:
+    """The combined `text` field: each part's tokens repeated TEXT_WEIGHTS times."""
+    return [t for name, times in TEXT_WEIGHTS.items() for _ in range(times) for t in toks[name]]
+
+
 def _section_text(a: Article, titles: tuple[str, ...]) -> str:
     return "\n".join(s.text for t in titles if (s := a.section(t)))
 
@@ -157,9 +175,9 @@ def document(a: Article, tokens: dict[str, list[str]] | None = None) -> dict[str
         "id": a.id, "path": a.rel_path, "error_code": "\n".join(a.error_codes),
         "error_parts": "\n".join(a.error_codes),
         "spell": " ".join([a.title, " ".join(a.aliases), a.summary, texts["body"]]),
-        "text": [t for name, times in TEXT_WEIGHTS.items() for _ in range(times) for t in toks[name]],
+        "text": _text_tokens(toks),
         "type": a.type, "status": a.status, "audience": a.audience, "product": a.product or "",
-        "component": a.component or "", "owner": a.owner, "tags": ",".join(t.lower() for t in a.tags),
+        "component": a.component or "", "owner": a.owner, "tags": _tags_value(a),
         "replaced_by": a.replaced_by or "", "kind": a.kind,
     }
     for name in ("title", "aliases", "summary", "body", *SECTION_FIELDS):
@@ -210,19 +228,44 @@ class Forward:
 
 # forward.npz holds the arrays, the vocabulary (JSON) and the documents' display metadata
 # as JSON lines, one per document: an incremental build copies the lines of unchanged
-# documents as bytes instead of decoding and re-encoding 10,000 article bodies.
+# documents as bytes instead of decoding and re-encoding 10,000 article bodies. Beside
+# them, `search_*` members hold the same kind of arrays for SEARCH_FIELDS (own vocabulary:
+# the error-code fields have terms of their own) and one short JSON line per document with
+# the values the search filters test (`_search_line`), so search never decodes the bodies.
+
+_TAGS_ANALYZER = KEYWORD(commas=True, lowercase=True).analyzer  # the schema's `tags` field
 
 
 def _doc_line(d: dict[str, object]) -> bytes:
     return json.dumps(d, ensure_ascii=False).encode("utf-8")  # JSON escapes newlines: one line
 
 
-def _save_forward(path: Path, vocab: list[str], lines: list[bytes], *arrays: np.ndarray) -> None:
+def _json_array(value: object) -> np.ndarray:
+    return np.frombuffer(json.dumps(value, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+
+
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """Non-negative integers in 16 bits when they fit (a smaller file to write and read)."""
+    return a.astype(np.uint16) if not len(a) or int(a.max()) < 1 << 16 else a
+
+
+def _save_forward(path: Path, vocab: list[str], lines: list[bytes], *arrays: np.ndarray,
+                  search: tuple[list[str], list[bytes], tuple[np.ndarray, ...]] | None = None) -> None:
     doc, fld, term, count, lengths = arrays
+    extra: dict[str, np.ndarray] = {}
+    if search is not None:
+        s_vocab, s_lines, (s_doc, s_fld, s_term, s_count, s_lengths) = search
+        if len(s_doc) > 1 and (np.diff(s_doc) < 0).any():  # documents are appended in order; just in case
+            order = np.argsort(s_doc, kind="stable")
+            s_doc, s_fld, s_term, s_count = s_doc[order], s_fld[order], s_term[order], s_count[order]
+        # entries are grouped by document: how many each has stands for the doc column
+        entries = np.bincount(s_doc, minlength=s_lengths.shape[0]).astype(np.int32)
+        extra = dict(search_entries=entries, search_fld=s_fld, search_term=_narrow(s_term),
+                     search_count=_narrow(s_count), search_lengths=s_lengths, search_vocab=_json_array(s_vocab),
+                     search_meta=np.frombuffer(b"\n".join(s_lines), dtype=np.uint8))
     with open(path, "wb") as fh:
-        np.savez(fh, doc=doc, fld=fld, term=term, count=count, lengths=lengths,
-                 vocab=np.frombuffer(json.dumps(vocab, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
-                 docs=np.frombuffer(b"\n".join(lines), dtype=np.uint8))
+        np.savez(fh, doc=doc, fld=fld, term=term, count=count, lengths=lengths, vocab=_json_array(vocab),
+                 docs=np.frombuffer(b"\n".join(lines), dtype=np.uint8), **extra)
 
 
 def _load_forward(path: Path) -> tuple[list[str], list[bytes], tuple[np.ndarray, ...]]:
@@ -236,6 +279,24 @@ def _load_forward(path: Path) -> tuple[list[str], list[bytes], tuple[np.ndarray,
     return vocab, lines, arrays
 
 
+def _load_search(path: Path) -> tuple[list[str], list[bytes], tuple[np.ndarray, ...]]:
+    """The `search_*` part of a forward file: (vocabulary, filter lines, arrays)."""
+    with np.load(path, allow_pickle=False) as z:
+        if "search_meta" not in z.files:
+            raise ValueError("no search fields in it")
+        vocab = json.loads(z["search_vocab"].tobytes().decode("utf-8"))
+        blob = z["search_meta"].tobytes()
+        lines = blob.split(b"\n") if blob else []
+        entries, lengths = z["search_entries"], z["search_lengths"]
+        doc = np.repeat(np.arange(len(entries), dtype=np.int32), entries)
+        arrays = (doc, z["search_fld"], z["search_term"], z["search_count"], lengths)
+    if len(entries) != lengths.shape[0] or len(doc) != len(arrays[1]):
+        raise ValueError("search arrays of different sizes")
+    if len(lines) != arrays[4].shape[0]:
+        raise ValueError(f"{len(lines)} search documents but {arrays[4].shape[0]} length rows")
+    return vocab, lines, arrays
+
+
 def _doc_meta(a: Article) -> dict[str, object]:
     return {
         "id": a.id, "title": a.title, "type": a.type, "status": a.status, "audience": a.audience,
@@ -245,34 +306,51 @@ def _doc_meta(a: Article) -> dict[str, object]:
     }
 
 
-class _ForwardBuilder:
-    def __init__(self, base: Path | None = None, drop: set[str] | None = None) -> None:
-        """Start empty, or from the forward file `base` without the documents in `drop`."""
-        self.analyzer = _stem()
+def _search_line(a: Article) -> bytes:
+    """What the search filters test, as the Whoosh document indexes it (see `_filter_query`)."""
+    tags = [t.text for t in _TAGS_ANALYZER(_tags_value(a))]
+    return json.dumps([a.id, a.type, a.status, a.audience, a.product or "", tags], ensure_ascii=False).encode("utf-8")
+
+
+def _search_tokens(a: Article, toks: dict[str, list[str]]) -> list[list[str]]:
+    """The terms of SEARCH_FIELDS, in that order, as Whoosh indexes `document(a, toks)`."""
+    codes = "\n".join(a.error_codes)
+    by_name = {"title": toks["title"], "text": _text_tokens(toks),
+               "error_code": [t.text for t in CODE_EXACT(codes, mode="index") if not t.stopped],
+               "error_parts": [t.text for t in CODE_PARTS(codes, mode="index") if not t.stopped]}
+    return [by_name[name] for name in SEARCH_FIELDS]
+
+
+class _Counts:
+    """(doc, field, term, count) arrays and per-document field lengths over one vocabulary,
+    appended document by document, optionally after the kept documents of a saved build."""
+
+    def __init__(self, n_fields: int) -> None:
+        self.n_fields = n_fields
         self.vocab: list[str] = []
-        self.lines: list[bytes] = []
+        self.term_ids: dict[str, int] = {}
         self.parts: list[tuple[np.ndarray, ...]] = []
         self.lengths: list[np.ndarray] = []
-        if base is not None:
-            self.vocab, lines, (doc, fld, term, count, lengths) = _load_forward(base)
-            drop = drop or set()
-            # ids without decoding each line: every line starts with {"id": "<id>", (see _doc_meta)
-            keep = np.array([_line_id(line) not in drop for line in lines], dtype=bool)
-            remap = np.cumsum(keep) - 1
-            mask = keep[doc]
-            self.lines = [line for line, k in zip(lines, keep) if k]
-            self.parts.append((remap[doc[mask]].astype(np.int32), fld[mask], term[mask], count[mask]))
-            self.lengths.append(lengths[keep])
-        self.term_ids = {t: i for i, t in enumerate(self.vocab)}
+        self.n_docs = 0
 
-    def add(self, a: Article, tokens: dict[str, list[str]] | None = None) -> None:
-        n = len(self.lines)
-        self.lines.append(_doc_line(_doc_meta(a)))
-        toks = tokens if tokens is not None else _tokens(_texts(a), self.analyzer)
+    def keep(self, vocab: list[str], arrays: tuple[np.ndarray, ...], keep: np.ndarray) -> None:
+        """Start from saved arrays with only the documents where `keep` is True."""
+        doc, fld, term, count, lengths = arrays
+        self.vocab = list(vocab)
+        self.term_ids = {t: i for i, t in enumerate(self.vocab)}
+        remap = np.cumsum(keep) - 1
+        mask = keep[doc]
+        self.parts.append((remap[doc[mask]].astype(np.int32), fld[mask], term[mask], count[mask]))
+        self.lengths.append(lengths[keep])
+        self.n_docs = int(keep.sum())
+
+    def add(self, fields: Iterable[list[str]]) -> None:
+        """One document: its tokens per field."""
+        n = self.n_docs
         docs, flds, terms, counts = [], [], [], []
-        lens = np.zeros(len(FORWARD_FIELDS), dtype=np.int32)
-        for f, name in enumerate(FORWARD_FIELDS):
-            c = Counter(toks[name])
+        lens = np.zeros(self.n_fields, dtype=np.int32)
+        for f, tokens in enumerate(fields):
+            c = Counter(tokens)
             lens[f] = sum(c.values())
             for term, k in c.items():
                 tid = self.term_ids.get(term)
@@ -285,15 +363,46 @@ class _ForwardBuilder:
                 counts.append(k)
         self.parts.append((np.array(docs, np.int32), np.array(flds, np.int8), np.array(terms, np.int32), np.array(counts, np.int32)))
         self.lengths.append(lens[None, :])
+        self.n_docs += 1
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        if not self.parts:
+            z = np.zeros(0, dtype=np.int32)
+            return z, z.astype(np.int8), z, z, np.zeros((0, self.n_fields), dtype=np.int32)
+        return (*(np.concatenate([p[i] for p in self.parts]) for i in range(4)), np.concatenate(self.lengths))
+
+
+class _ForwardBuilder:
+    def __init__(self, base: Path | None = None, drop: set[str] | None = None) -> None:
+        """Start empty, or from the forward file `base` without the documents in `drop`."""
+        self.analyzer = _stem()
+        self.lines: list[bytes] = []
+        self.search_lines: list[bytes] = []
+        self.fwd = _Counts(len(FORWARD_FIELDS))
+        self.search = _Counts(len(SEARCH_FIELDS))
+        if base is not None:
+            vocab, lines, arrays = _load_forward(base)
+            s_vocab, s_lines, s_arrays = _load_search(base)
+            if len(s_lines) != len(lines):
+                raise ValueError(f"{len(lines)} documents but {len(s_lines)} search documents")
+            drop = drop or set()
+            # ids without decoding each line: every line starts with {"id": "<id>", (see _doc_meta)
+            keep = np.array([_line_id(line) not in drop for line in lines], dtype=bool)
+            self.lines = [line for line, k in zip(lines, keep) if k]
+            self.search_lines = [line for line, k in zip(s_lines, keep) if k]
+            self.fwd.keep(vocab, arrays, keep)
+            self.search.keep(s_vocab, s_arrays, keep)
+
+    def add(self, a: Article, tokens: dict[str, list[str]] | None = None) -> None:
+        self.lines.append(_doc_line(_doc_meta(a)))
+        self.search_lines.append(_search_line(a))
+        toks = tokens if tokens is not None else _tokens(_texts(a), self.analyzer)
+        self.fwd.add(toks[name] for name in FORWARD_FIELDS)
+        self.search.add(_search_tokens(a, toks))
 
     def save(self, path: Path) -> None:
-        if self.parts:
-            arrays = [np.concatenate([p[i] for p in self.parts]) for i in range(4)]
-            lengths = np.concatenate(self.lengths)
-        else:
-            e = Forward.empty()
-            arrays, lengths = [e.doc, e.fld, e.term, e.count], e.lengths
-        _save_forward(path, self.vocab, self.lines, *arrays, lengths)
+        _save_forward(path, self.fwd.vocab, self.lines, *self.fwd.arrays(),
+                      search=(self.search.vocab, self.search_lines, self.search.arrays()))
 
 
 _LINE_ID = re.compile(rb'^\{"id": ("(?:[^"\\]|\\.)*")')
@@ -307,12 +416,151 @@ def _line_id(line: bytes) -> str:
     return raw[1:-1].decode("utf-8") if b"\\" not in raw else json.loads(raw)
 
 
+# --- compiled BM25F (suggest, and plain-word search) -------------------------------------
+
+
+class CompiledBM25F:
+    """BM25F weights of (doc, field, term, count) arrays compiled into one scipy CSR matrix,
+    rows × documents.
+
+    Each (row, document) weight is independent of the query, so scoring a query is one
+    gather of its rows and one bincount (`score`): no Python loop over postings. Every
+    field is saturated on its own, then weighted (Whoosh's BM25F does the same):
+    bm25_f(t,d) = tf·(k1+1) / (tf + k1·(1 − b_f + b_f·len_f(d)/avglen_f)). Fields whose
+    weight is 0 are left out. Two models:
+
+    - "summed" (suggest): one row per term, W(t,d) = idf(t) · Σ_f w_f·bm25_f(t,d), with
+      idf(t) = log(1 + (N − df + 0.5)/(df + 0.5)) over the documents having t in any field
+      and avglen_f clamped at >= 1.
+    - "whoosh" (plain-word search): one row per (field, term), `row(f, t)`, W = w_f ·
+      idf_f(t) · bm25_f(t,d), exactly what Whoosh's `BM25F` scores for a term query on that
+      field: idf_f(t) = log(N/(df_f + 1)) + 1, len_f(d) as Whoosh stores it (quantised to a
+      byte), avglen_f = total length / N (1 if 0).
+    """
+
+    def __init__(self, doc: np.ndarray, fld: np.ndarray, term: np.ndarray, count: np.ndarray,
+                 lengths: np.ndarray, n_terms: int, weights: Iterable[float], k1: float = 1.2,
+                 b: float | Iterable[float] = 0.75, model: str = "summed") -> None:
+        if model not in ("summed", "whoosh"):
+            raise ValueError(f"unknown BM25F model {model!r}")
+        n_docs, n_f = lengths.shape
+        w = np.asarray(list(weights), dtype=np.float64)
+        b_f = np.broadcast_to(np.asarray(b if np.ndim(b) else [b] * n_f, dtype=np.float64), (n_f,))
+        if len(w) != n_f:
+            raise ValueError(f"{len(w)} field weights for {n_f} fields")
+        if (w == 0).any():
+            keep = w[fld] != 0
+            doc, fld, term, count = doc[keep], fld[keep], term[keep], count[keep]
+        self.model, self.n_docs, self.n_terms, self.n_fields = model, n_docs, n_terms, n_f
+        self.weights = w
+        tf = count.astype(np.float64)
+        if model == "summed":
+            lens = lengths.astype(np.float64)
+            avg = np.maximum(lens.mean(axis=0), 1.0) if n_docs else np.ones(n_f)
+            norm = 1.0 - b_f[fld] + b_f[fld] * lens[doc, fld] / avg[fld]
+            per_field = w[fld] * tf * (k1 + 1.0) / (tf + k1 * norm)
+            m = sp.csr_matrix((per_field, (term, doc)), shape=(n_terms, n_docs))
+            m.sum_duplicates()
+            df = np.diff(m.indptr)  # documents containing the term in any field
+            idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+            data = m.data * np.repeat(idf, df)
+            self.idf = idf
+            self.W = sp.csr_matrix((data, m.indices, m.indptr), shape=m.shape)
+        else:  # (each (doc, field, term) is one entry: no duplicates to sum)
+            avg = lengths.sum(axis=0, dtype=np.float64) / (n_docs or 1)
+            avg[avg == 0] = 1.0
+            stored = _whoosh_lengths(lengths)
+            norm = k1 * ((1 - b_f) + b_f * stored / avg)  # per (document, field)
+            sat = (tf * (k1 + 1)) / (tf + norm.ravel()[doc.astype(np.int64) * n_f + fld])
+            rows = fld.astype(np.int64) * n_terms + term
+            df = np.bincount(rows, minlength=n_f * n_terms)  # documents containing the term in this field
+            self.idf = np.log(n_docs / (df + 1)) + 1 if n_docs else np.zeros(len(df))
+            data = w[fld] * (self.idf[rows] * sat)  # (Whoosh: idf * saturation, times the term's boost)
+            self.W = sp.csr_matrix((data, (rows, doc)), shape=(n_f * n_terms, n_docs))
+
+    def row(self, field: int, term: int) -> int:
+        """The row of `term` in field number `field` ("whoosh" model; "summed" rows are terms)."""
+        return field * self.n_terms + term if self.model == "whoosh" else term
+
+    def _gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        indptr = self.W.indptr
+        starts = indptr[rows]
+        lens = indptr[rows + 1] - starts
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens) + np.arange(int(lens.sum()))
+        return offsets, lens
+
+    def score(self, rows: np.ndarray, wts: np.ndarray) -> np.ndarray:
+        """Score of every document for weighted query rows: Σ wts[i] · W[rows[i], doc]."""
+        n = self.n_docs
+        if not len(rows) or not n:
+            return np.zeros(n)
+        offsets, lens = self._gather(rows)
+        scores = np.bincount(self.W.indices[offsets], weights=self.W.data[offsets] * np.repeat(wts, lens), minlength=n)
+        return scores.astype(np.float64, copy=False)  # (bincount of nothing is integer)
+
+    def matches(self, rows: np.ndarray) -> np.ndarray:
+        """Whether each document has any of `rows` (a boolean per document)."""
+        if not len(rows) or not self.n_docs:
+            return np.zeros(self.n_docs, dtype=bool)
+        offsets, _ = self._gather(rows)
+        return np.bincount(self.W.indices[offsets], minlength=self.n_docs) > 0
+
+
+def _whoosh_lengths(lengths: np.ndarray) -> np.ndarray:
+    """Field lengths as Whoosh stores and reads them back: one byte each, lossy above 32."""
+    values, inverse = np.unique(lengths, return_inverse=True)
+    stored = np.array([byte_to_length(length_to_byte(int(v))) for v in values], dtype=np.float64)
+    return stored[inverse].reshape(lengths.shape)
+
+
 def analyze(text: str) -> list[str]:
     """Terms of `text` exactly as the index analyses title and body (for suggest queries)."""
     return [t.text for t in _QUERY_ANALYZER(text)]
 
 
 _QUERY_ANALYZER = _stem()
+
+
+class _MemoAnalyzer:
+    """A stemming analyser for the highlighter, its filters memoised per word.
+
+    Whoosh's highlighter analyses every passage it is given (some 80 words a hit, ten hits
+    a search), and the analyser's filters (lower case, stop words, stemming) were most of
+    the cost of a search. Those filters act on one token at a time, so each distinct word
+    goes through Whoosh's own filters once and is looked up afterwards: the tokens are
+    exactly the analyser's. (Only when stop words are kept, as the highlighter asks:
+    dropping them renumbers the positions of the tokens after them.)
+    """
+
+    def __init__(self, analyzer: object, size: int = 200_000) -> None:
+        self.analyzer = analyzer
+        self.tokenizer, self.filters = analyzer.items[0], analyzer.items[1:]  # type: ignore[attr-defined]
+        self.size = size
+        self.memo: dict[str, tuple[str, bool]] = {}
+
+    def __call__(self, value: str, **kwargs: object) -> Iterator[object]:
+        if kwargs.get("removestops", True):
+            yield from self.analyzer(value, **kwargs)  # type: ignore[operator]
+            return
+        memo = self.memo
+        for t in self.tokenizer(value, **kwargs):
+            known = memo.get(t.text)
+            if known is None:
+                word = t.text
+                gen: Iterator[object] = iter((t,))
+                for f in self.filters:
+                    gen = f(gen)
+                for _ in gen:
+                    pass
+                if len(memo) >= self.size:
+                    memo.clear()
+                memo[word] = (t.text, t.stopped)
+            else:
+                t.text, t.stopped = known
+            yield t
+
+
+_HIGHLIGHT_ANALYZER = _MemoAnalyzer(_QUERY_ANALYZER)
 
 
 def snippet(text: str, terms: Iterable[str], chars: int = 200, markup: str = "**") -> str:
@@ -487,6 +735,7 @@ class SearchResult:
     did_you_mean: str | None = None
     stale: bool = False
     updated: "BuildReport | None" = None
+    engine: str = "whoosh"  # who scored it: "compiled" (plain words, CompiledBM25F) or "whoosh"
 
 
 @dataclass
@@ -594,6 +843,17 @@ def _highlight_terms(q: wquery.Query, reader: object, cap: int = 500) -> frozens
     return frozenset(out)
 
 
+class _FirstBestScorer(highlight.BasicFragmentScorer):
+    """Whoosh's fragment score, ties going to the earlier fragment. (Whoosh breaks ties by
+    the fragments' memory addresses: the same search could show another passage.)"""
+
+    def __call__(self, f: highlight.Fragment) -> float:
+        return super().__call__(f) - f.startchar * 1e-9  # scores are multiples of 100: only ties change
+
+
+_FIRST_BEST = _FirstBestScorer()
+
+
 def _fragment(fields: dict[str, object], terms: frozenset[str], frag: highlight.Fragmenter,
               fmt: highlight.Formatter) -> str:
     """The best passages of the body (else the summary) for the query's terms, highlighted.
@@ -608,10 +868,20 @@ def _fragment(fields: dict[str, object], terms: frozenset[str], frag: highlight.
             windows = _passages(text, terms) if text else []
             # each window on its own, so a fragment never runs from one window into the next
             top = 2 if len(windows) == 1 else 1
-            outs = [o for w in windows if (o := highlight.highlight(w, terms, _QUERY_ANALYZER, frag, fmt, top=top))]
+            outs = [o for w in windows
+                    if (o := highlight.highlight(w, terms, _HIGHLIGHT_ANALYZER, frag, fmt, top=top, scorer=_FIRST_BEST))]
             if outs:
                 return _clip(" ".join(" … ".join(outs).split()))
     return _clip(" ".join(str(fields.get("summary") or fields.get("body") or "").split()))
+
+
+def _hit(fields: dict[str, object], score: float, terms: frozenset[str], frag: highlight.Fragmenter,
+         fmt: highlight.Formatter) -> Hit:
+    """A search hit from a document's stored fields."""
+    return Hit(id=fields["id"], title=fields["title"], type=fields["type"], status=fields["status"],  # type: ignore[arg-type]
+               audience=fields["audience"], path=fields["path"], score=round(float(score), 4),  # type: ignore[arg-type]
+               fragment=_fragment(fields, terms, frag, fmt), replaced_by=fields.get("replaced_by", ""),  # type: ignore[arg-type]
+               product=fields.get("product", ""))  # type: ignore[arg-type]
 
 
 def _clip(text: str, chars: int = 480) -> str:
@@ -620,6 +890,174 @@ def _clip(text: str, chars: int = 480) -> str:
         return text
     cut = text.rfind(" ", 0, chars)
     return text[: cut if cut > chars // 2 else chars].rstrip(" …") + " …"
+
+
+def _statuses(f: Filters) -> tuple[str, ...] | None:
+    """The statuses the filters let through (None: every status)."""
+    if not f.status:
+        return None
+    return tuple(f.status) + (("retired",) if f.include_retired and "retired" not in f.status else ())
+
+
+# Query syntax: quotes, field:value, wildcards, fuzzy `~`, boosts `^`, groups, ranges (and
+# the operator words in _OPERATORS). A query with any of it always runs through Whoosh.
+_SYNTAX = re.compile(r"[\"':*?~^()\[\]{}\\]")
+
+
+@dataclass
+class _Phrase:
+    """A phrase leaf of a plain-word query (a word the stemming analyser splits, `SAML-403`)."""
+
+    query: wquery.Phrase
+    rows: np.ndarray  # its words' rows: where it occurs, it scores their sum (Whoosh's phrase score)
+    weight: float
+
+
+@dataclass
+class _Plan:
+    rows: np.ndarray
+    weights: np.ndarray
+    phrases: list[_Phrase]
+
+
+class _PlainWords:
+    """Plain-word search without Whoosh's scoring loops, for one build.
+
+    A query of plain words parses to an OR of one query per word and SEARCH_FIELDS field,
+    each boosted by BOOSTS: a term query, or a phrase where the stemming analyser splits
+    the word (`SAML-403` is "saml 403" in title and text). Whoosh scores every posting of
+    every term in Python (tens of ms for a few common words at 10,000 articles). Its score
+    is a sum of per-(field, term) BM25F weights that do not depend on the query (a phrase
+    scores the sum of its words' weights where it occurs), so the forward index's `search_*`
+    arrays (the terms Whoosh indexed) compile into a CompiledBM25F ("whoosh" model) and the
+    query is one gather and bincount. Positions are not in the forward index: where a
+    phrase occurs is Whoosh's phrase matcher's answer (document numbers, mapped to rows by
+    `rows_of_docnums`). Scores and order are Whoosh's own (ties: the earlier document
+    first, like Whoosh's collector), except after incremental builds until Whoosh merges
+    segments: its statistics then still count deleted documents (and its document order
+    may differ in ties). The filter values come from the same file (`_search_line`).
+    """
+
+    def __init__(self, path: Path, doc_count: int) -> None:
+        vocab, lines, (doc, fld, term, count, lengths) = _load_search(path)
+        if len(lines) != doc_count:
+            raise ValueError(f"{len(lines)} search documents for {doc_count} indexed")
+        self.bm25 = CompiledBM25F(doc, fld, term, count, lengths, len(vocab), [BOOSTS[f] for f in SEARCH_FIELDS],
+                                  BM25_K1, BM25_B, model="whoosh")
+        self.term_ids = {t: i for i, t in enumerate(vocab)}
+        self.field_no = {name: i for i, name in enumerate(SEARCH_FIELDS)}
+        meta = json.loads(b"[" + b",".join(lines) + b"]")
+        self.ids: list[str] = [m[0] for m in meta]
+        self.row_of = {d: i for i, d in enumerate(self.ids)}
+        self.n = len(meta)
+        self.type, self.status, self.audience, self.product = (np.array([m[k] for m in meta], dtype=object)
+                                                               for k in range(1, 5))
+        self.tags = [frozenset(m[5]) for m in meta]
+        self._masks: dict[tuple[object, ...], np.ndarray | None] = {}
+        self._row_of_docnum: np.ndarray | None = None
+
+    def rows_of_docnums(self, searcher: object) -> np.ndarray:
+        """The row of every Whoosh document number (-1: a deleted document), built on first use.
+
+        A unique id has one posting, which its term info records as its minimum and maximum
+        document number: no postings to read, except for an id also held by a deleted
+        document (an edited article before its segment is merged)."""
+        if self._row_of_docnum is None:
+            reader = searcher.reader()  # type: ignore[attr-defined]
+            out = np.full(reader.doc_count_all(), -1, dtype=np.int64)
+            found = np.zeros(self.n, dtype=bool)
+            for text, info in reader.iter_field("id"):
+                row = self.row_of.get(text.decode("utf-8"))
+                if row is None:
+                    continue
+                docnum = info.min_id()
+                if docnum != info.max_id() or reader.is_deleted(docnum):
+                    docnum = searcher.document_number(id=self.ids[row])  # type: ignore[attr-defined]
+                if docnum is not None:
+                    out[docnum], found[row] = row, True
+            if not found.all():
+                missing = self.ids[int(np.flatnonzero(~found)[0])]
+                raise IndexProblem(f"document {missing!r} is in the forward index but not in Whoosh's")
+            self._row_of_docnum = out
+        return self._row_of_docnum
+
+    def plan(self, q: wquery.Query) -> _Plan | None:
+        """How to score `q` if it is an OR of term and phrase queries on SEARCH_FIELDS (what
+        plain words parse to), else None."""
+        rows: list[int] = []
+        wts: list[float] = []
+        phrases: list[_Phrase] = []
+        stack = [q]
+        while stack:
+            node = stack.pop()
+            if type(node) is wquery.Or and node.boost == 1.0 and not node.minmatch and node.scale is None:
+                stack.extend(node.subqueries)
+                continue
+            if getattr(node, "fieldname", None) not in self.field_no:
+                return None
+            f, weight = self.field_no[node.fieldname], node.boost / BOOSTS[node.fieldname]  # compiled weights hold BOOSTS
+            if type(node) is wquery.Term and isinstance(node.text, str):
+                tid = self.term_ids.get(node.text)
+                if tid is not None:  # else: no document has it
+                    rows.append(self.bm25.row(f, tid))
+                    wts.append(weight)
+            elif type(node) is wquery.Phrase and node.slop == 1 and node.words:
+                tids = [self.term_ids.get(w) for w in node.words]
+                if any(t is None for t in tids):
+                    continue  # a word no document has in this field: no match (as in Whoosh)
+                prow = np.array([self.bm25.row(f, t) for t in tids], dtype=np.int64)  # type: ignore[arg-type]
+                phrases.append(_Phrase(node, prow, weight))
+            else:
+                return None
+        return _Plan(np.array(rows, dtype=np.int64), np.array(wts, dtype=np.float64), phrases)
+
+    def mask(self, f: Filters) -> np.ndarray | None:
+        """Documents passing the filters, as `Snapshot._filter_query` selects them (None: all)."""
+        key = (f.type, tuple(f.status) if f.status else f.status, f.audience, f.product, f.tag, f.include_retired)
+        if key not in self._masks:
+            ok = None
+            for column, value in ((self.type, f.type), (self.audience, f.audience), (self.product, f.product)):
+                if value:
+                    ok = (column == value) if ok is None else ok & (column == value)
+            if f.tag:
+                tag = f.tag.lower()
+                has = np.fromiter((tag in t for t in self.tags), dtype=bool, count=self.n)
+                ok = has if ok is None else ok & has
+            statuses = _statuses(f)
+            if statuses:
+                has = np.isin(self.status, list(statuses))
+                ok = has if ok is None else ok & has
+            if len(self._masks) > 64:
+                self._masks.clear()
+            self._masks[key] = None if ok is None else np.asarray(ok, dtype=bool)
+        return self._masks[key]
+
+    def scores(self, plan: _Plan, phrase_matches: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(score, matched) of every document; `phrase_matches`: where each phrase of the plan occurs."""
+        scores = self.bm25.score(plan.rows, plan.weights)
+        matched = self.bm25.matches(plan.rows)
+        for phrase, where in zip(plan.phrases, phrase_matches):
+            if len(where):
+                scores[where] += self.bm25.score(phrase.rows, np.full(len(phrase.rows), phrase.weight))[where]
+                matched[where] = True
+        return scores, matched
+
+    @staticmethod
+    def top(scores: np.ndarray, matched: np.ndarray, allow: np.ndarray | None,
+            limit: int | None) -> tuple[np.ndarray, int]:
+        """The best `limit` matching documents, best first, and the number of matches."""
+        if allow is not None:
+            matched = matched & allow
+        cand = np.flatnonzero(matched)  # ascending: among equal scores the earlier document wins
+        total = len(cand)
+        if limit is not None and limit < 1:
+            return cand[:0], total
+        if limit is not None and total > limit:
+            s = scores[cand]
+            cut = -np.partition(-s, limit - 1)[limit - 1]
+            above, tied = cand[s > cut], cand[s == cut]
+            cand = np.concatenate([above, tied[: limit - len(above)]])
+        return cand[np.lexsort((cand, -scores[cand]))], total
 
 
 class Snapshot:
@@ -640,11 +1078,12 @@ class Snapshot:
             raise IndexProblem(f"index at {build} is damaged ({type(e).__name__}: {e}). "
                                "Run `kbtool index --rebuild`.") from None
         self._forward: Forward | None = None
+        self._plain: _PlainWords | None = None
         # One searcher for the snapshot's life, opened now so that it keeps its files even
         # if the build directory is pruned later; searches take turns (Whoosh readers are
         # not thread-safe). The build never changes, so parsed filters can be cached.
         try:
-            self._searcher = self._ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+            self._searcher = self._ix.searcher(weighting=BM25F(B=BM25_B, K1=BM25_K1))
         except Exception as e:
             self._ix.close()
             raise IndexProblem(f"index at {build} is damaged ({type(e).__name__}: {e}). "
@@ -663,6 +1102,7 @@ class Snapshot:
         self._parser.add_plugin(qparser.FuzzyTermPlugin())
         self._filters: dict[tuple[object, ...], set[int] | None] = {}
         self._lock = threading.RLock()
+        self._emb: semantic_mod.Embeddings | None = None
 
     @property
     def doc_count(self) -> int:
@@ -693,16 +1133,35 @@ class Snapshot:
             raise BadQuery("; ".join(dict.fromkeys(errors)))
         return _rewrite(q, self._schema).normalize()
 
-    def search(self, text: str, filters: Filters | None = None, limit: int = 10, markup: str = "**") -> SearchResult:
+    def plain_words(self) -> _PlainWords:
+        """The compiled plain-word scorer of this build (loaded on first use)."""
+        if self._plain is None:
+            try:
+                self._plain = _PlainWords(self.build / FORWARD, self.doc_count)
+            except (OSError, ValueError, KeyError) as e:
+                raise IndexProblem(f"forward index in {self.build} is unreadable ({e}). "
+                                   "Run `kbtool index --rebuild`.") from None
+        return self._plain
+
+    def search(self, text: str, filters: Filters | None = None, limit: int = 10, markup: str = "**",
+               whoosh: bool = False) -> SearchResult:
         """Whoosh query syntax over the boosted text fields, with filters and highlights.
 
-        Raises BadQuery (a ValueError) for a query that cannot run, IndexProblem if the
-        index turns out to be damaged.
+        Plain words (no query syntax) are scored by the compiled BM25F twin of Whoosh's
+        scoring (`_PlainWords`), the rest by Whoosh; `whoosh=True` uses Whoosh for every
+        query (the reference the compiled path is tested against). Fragments and "did you
+        mean" come from Whoosh either way. Raises BadQuery (a ValueError) for a query that
+        cannot run, IndexProblem if the index turns out to be damaged.
         """
         filters = filters or Filters()
         q = self.parse(text)
         try:
             with self._lock:
+                if not whoosh and not _SYNTAX.search(text) and not any(w in _OPERATORS for w in text.split()):
+                    plain = self.plain_words()
+                    plan = plain.plan(q)
+                    if plan is not None:
+                        return self._search_plain(text, q, plain, plan, filters, limit, markup)
                 return self._search(text, q, filters, limit, markup)
         except wquery.QueryError as e:
             raise BadQuery(str(e)) from None
@@ -727,18 +1186,89 @@ class Snapshot:
         terms = _highlight_terms(q, s.reader())
         frag = highlight.ContextFragmenter(maxchars=220, surround=70)
         fmt = _MarkerFormatter(markup)
-        hits = []
-        for r in results:
-            fields = r.fields()
-            hits.append(Hit(id=fields["id"], title=fields["title"], type=fields["type"], status=fields["status"],
-                            audience=fields["audience"], path=fields["path"], score=round(float(r.score), 4),
-                            fragment=_fragment(fields, terms, frag, fmt), replaced_by=fields.get("replaced_by", ""),
-                            product=fields.get("product", "")))
+        hits = [_hit(r.fields(), r.score, terms, frag, fmt) for r in results]
         # A word the index has never seen gets a spelling suggestion, whatever the other
         # words found (zero or weak results are the usual sign; "webhok timeout" still
         # finds timeouts, yet the analyst meant webhooks).
         did_you_mean = self._did_you_mean(s, text)
         return SearchResult(text, hits, total, did_you_mean)
+
+    def _search_plain(self, text: str, q: wquery.Query, plain: _PlainWords, plan: _Plan, filters: Filters,
+                      limit: int | None, markup: str) -> SearchResult:
+        """`_search` for plain words: compiled scores, filters and total (Whoosh places the
+        phrases of split words); Whoosh's stored fields, fragments and spelling suggestion
+        for what is shown."""
+        s = self._searcher
+        where = []
+        for phrase in plan.phrases:  # where each phrase occurs: Whoosh's phrase matcher (positions)
+            m = phrase.query.matcher(s, s.boolean_context())
+            rows = np.zeros(0, dtype=np.int64)
+            if m.is_active():
+                try:
+                    rows = plain.rows_of_docnums(s)[np.fromiter(m.all_ids(), dtype=np.int64)]
+                except IndexProblem as e:
+                    raise IndexProblem(f"index at {self.build} is damaged ({e}). Run `kbtool index --rebuild`.") from None
+            where.append(rows[rows >= 0])
+        scores, matched = plain.scores(plan, where)
+        docs, total = plain.top(scores, matched, plain.mask(filters), limit)
+        terms = _highlight_terms(q, s.reader())
+        frag = highlight.ContextFragmenter(maxchars=220, surround=70)
+        fmt = _MarkerFormatter(markup)
+        hits = []
+        for i in docs.tolist():
+            docnum = s.document_number(id=plain.ids[i])
+            if docnum is None:
+                raise IndexProblem(f"index at {self.build} is damaged (document {plain.ids[i]!r} is in the forward "
+                                   "index but not in Whoosh's). Run `kbtool index --rebuild`.")
+            hits.append(_hit(s.stored_fields(docnum), float(scores[i]), terms, frag, fmt))
+        return SearchResult(text, hits, total, self._did_you_mean(s, text), engine="compiled")
+
+    def semantic_search(self, text: str, filters: Filters | None = None, limit: int = 10,
+                        markup: str = "**") -> SearchResult:
+        """Documents nearest in meaning to `text` (`kbtool search --semantic`): the build's
+        embeddings (the `semantic` extra), with the same filters, fragments and totals as
+        `search`. Raises IndexProblem when the build has no embeddings or the model cannot
+        run, saying what to do."""
+        filters = filters or Filters()
+        emb = self._embeddings()
+        try:
+            q = semantic_mod.embed_query(text)
+        except semantic_mod.SemanticUnavailable as e:
+            raise IndexProblem(f"semantic search is unavailable: {e}") from None
+        with self._lock:
+            plain = self.plain_words()
+            scores = np.zeros(plain.n)
+            rows = np.fromiter((plain.row_of.get(i, -1) for i in emb.ids), dtype=np.int64, count=len(emb.ids))
+            sims = emb.similarity(q)
+            scores[rows[rows >= 0]] = sims[rows >= 0]
+            docs, total = plain.top(scores, scores >= SEMANTIC_SEARCH_MIN, plain.mask(filters), limit)
+            s = self._searcher
+            try:  # the words of the query, for the fragments (plain text: any syntax is taken literally)
+                terms = _highlight_terms(self.parse(text), s.reader())
+            except BadQuery:
+                terms = frozenset(analyze(text))
+            frag = highlight.ContextFragmenter(maxchars=220, surround=70)
+            fmt = _MarkerFormatter(markup)
+            hits = []
+            for i in docs.tolist():
+                docnum = s.document_number(id=plain.ids[i])
+                if docnum is not None:
+                    hits.append(_hit(s.stored_fields(docnum), float(scores[i]), terms, frag, fmt))
+        return SearchResult(text, hits, total, None, engine="semantic")
+
+    def _embeddings(self) -> "semantic_mod.Embeddings":
+        if self._emb is None:
+            path = self.build / semantic_mod.EMBEDDINGS
+            if not path.exists():
+                reason = semantic_mod.unavailable_reason()
+                raise IndexProblem("this index has no embeddings: "
+                                   + (f"{reason}." if reason else "run `kbtool index --semantic`."))
+            try:
+                self._emb = semantic_mod.Embeddings.load(path)
+            except (OSError, ValueError) as e:
+                raise IndexProblem(f"embeddings in {self.build} are unreadable ({e}). "
+                                   "Run `kbtool index --rebuild`.") from None
+        return self._emb
 
     def _allowed(self, f: Filters) -> set[int] | None:
         """Document numbers passing the filters (cached: the build never changes)."""
@@ -757,8 +1287,8 @@ class Snapshot:
                 clauses.append(wquery.Term(name, value))
         if f.tag:
             clauses.append(wquery.Term("tags", f.tag.lower()))
-        if f.status:
-            statuses = tuple(f.status) + (("retired",) if f.include_retired and "retired" not in f.status else ())
+        statuses = _statuses(f)
+        if statuses:
             clauses.append(wquery.Or([wquery.Term("status", s) for s in statuses]))
         if not clauses:
             return None
@@ -808,6 +1338,9 @@ class BuildReport:
     build: Path | None = None
     skipped: list[str] = field(default_factory=list)  # KB files with errors, not indexed
     note: str = ""  # why a full build happened when an incremental one was asked for
+    embedded: int = 0  # documents embedded for semantic matching (the rest reused their vectors)
+    embed_seconds: float = 0.0
+    semantic_note: str = ""  # what happened to the embeddings, or why there are none
 
     def summary(self) -> str:
         kind = "full build" if self.full else "incremental"
@@ -850,12 +1383,17 @@ def _is_ours(name: str) -> bool:
 class Index:
     """The index directory: builds (full/incremental, atomic) and opens snapshots."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, semantic: bool | str = False,
+                 embed_progress: Progress | None = None) -> None:
+        """`semantic`: embed documents for semantic matching ("auto": when the extra is
+        installed; see `kbtool.semantic`)."""
         self.dir = Path(index_dir)
+        self.semantic, self.semantic_off = semantic_mod.wanted(semantic) if semantic else (False, None)
+        self.embed_progress = embed_progress
 
     @classmethod
-    def for_config(cls, config: Config) -> "Index":
-        return cls(config.index_dir)
+    def for_config(cls, config: Config, embed_progress: Progress | None = None) -> "Index":
+        return cls(config.index_dir, config.semantic, embed_progress)
 
     def exists(self) -> bool:
         return current_build(self.dir) is not None
@@ -992,7 +1530,8 @@ class Index:
                     old_manifest, note = None, f"previous index was built from {old_manifest.kb_root}"
             files = {rel: e.state for rel, e in entries.items()}
             report = BuildReport(full=old_manifest is None, skipped=sorted(skipped), note=note)
-            if old_manifest is not None and old_manifest.files == files and old_manifest.skipped == skipped:
+            if (old_manifest is not None and old_manifest.files == files and old_manifest.skipped == skipped
+                    and self._embeddings_ready(old)):
                 report.unchanged, report.build = len(entries), old  # nothing changed: keep the build
                 self._prune()
                 report.seconds = time.perf_counter() - t0
@@ -1013,6 +1552,7 @@ class Index:
                     if any(e.article is None for e in entries.values()):
                         raise _NeedFullLoad
                     self._full(new, [e.article for e in entries.values()], report, progress)  # type: ignore[misc]
+                self._embed(old, new, report)
                 manifest = Manifest(str(root), files, time.time(), len(entries), skipped)
                 (new / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
                 _fsync_dir(new)
@@ -1061,7 +1601,7 @@ class Index:
         for f in old.iterdir():  # Whoosh files are write-once: hard links are a safe copy
             if f.name == MANIFEST or f.name.endswith((".lock", "WRITELOCK")):
                 continue
-            if f.name == FORWARD and (todo or drop):
+            if f.name in (FORWARD, semantic_mod.EMBEDDINGS) and (todo or drop):
                 continue
             os.link(f, new / f.name)
         if not (todo or drop):
@@ -1087,6 +1627,51 @@ class Index:
         for a in todo:
             fwd.add(a, toks[a.id])
         fwd.save(new / FORWARD)
+
+    def _embeddings_ready(self, build: Path | None) -> bool:
+        """Whether `build` has what this index is asked for: embeddings iff semantic."""
+        if build is None:
+            return False
+        path = build / semantic_mod.EMBEDDINGS
+        return semantic_mod.Embeddings.usable(path) if self.semantic else not path.exists()
+
+    def _embed(self, old: Path | None, new: Path, report: "BuildReport") -> None:
+        """Embed the new build's documents (semantic on), reusing the vectors of the previous
+        build for every document whose content hash is unchanged; or drop stale vectors."""
+        target = new / semantic_mod.EMBEDDINGS
+        if not self.semantic:
+            target.unlink(missing_ok=True)
+            report.semantic_note = self.semantic_off or ""
+            return
+        if target.exists():  # hard-linked from an unchanged previous build: still exact if made the same way
+            if semantic_mod.Embeddings.usable(target):
+                report.semantic_note = "embeddings unchanged"
+                return
+            target.unlink()
+        previous = None
+        if old is not None and (old / semantic_mod.EMBEDDINGS).exists():
+            try:
+                previous = semantic_mod.Embeddings.load(old / semantic_mod.EMBEDDINGS)
+            except (OSError, ValueError):
+                previous = None  # damaged: embed everything again
+        _vocab, lines, _arrays = _load_forward(new / FORWARD)
+
+        def docs() -> Iterator[tuple[str, str, Callable[[], tuple[str, str, str]]]]:
+            for line in lines:
+                d = json.loads(line)
+                yield str(d["id"]), str(d["hash"]), lambda d=d: (str(d["title"]), str(d.get("summary") or ""),
+                                                                 str(d.get("body") or ""))
+
+        t0 = time.perf_counter()
+        try:
+            emb, fresh = semantic_mod.build_embeddings(docs(), previous, self.embed_progress)
+        except semantic_mod.SemanticUnavailable as e:  # the model failed to load: lexical index, said so
+            report.semantic_note = str(e)
+            return
+        emb.save(target)
+        report.embedded, report.embed_seconds = fresh, time.perf_counter() - t0
+        report.semantic_note = (f"embedded {fresh} document(s) in {time.perf_counter() - t0:.1f}s, "
+                                f"{len(emb.ids) - fresh} reused" if fresh else "embeddings reused")
 
     def _swap(self, new: Path) -> None:
         tmp = self.dir / f".current-{os.getpid()}"
@@ -1126,13 +1711,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def update_index(config: Config, rebuild: bool = False, progress: Progress | None = None, kb: KB | None = None) -> BuildReport:
+def update_index(config: Config, rebuild: bool = False, progress: Progress | None = None, kb: KB | None = None,
+                 embed_progress: Progress | None = None) -> BuildReport:
     """Bring the configured index up to date (the `kbtool index` command).
 
     Without `kb` an incremental update parses only the files that changed (see
     `Index.update`); the whole KB is loaded when that cannot decide, or for `rebuild`.
+    With semantic matching on, only new or changed documents are embedded.
     """
-    idx = Index.for_config(config)
+    idx = Index.for_config(config, embed_progress)
     if kb is None and not rebuild:
         try:
             return idx.update(config.kb, progress)
@@ -1143,11 +1730,11 @@ def update_index(config: Config, rebuild: bool = False, progress: Progress | Non
 
 
 def search(config: Config, text: str, filters: Filters | None = None, limit: int = 10,
-           auto_update: bool = True, markup: str = "**") -> SearchResult:
+           auto_update: bool = True, markup: str = "**", semantic: bool = False) -> SearchResult:
     """Search the index, first refreshing it incrementally if the KB changed (`kbtool search`).
 
     If another process is building the index right now, searches the current build and
-    flags the result stale instead of failing.
+    flags the result stale instead of failing. `semantic`: by meaning (`Snapshot.semantic_search`).
     """
     idx = Index.for_config(config)
     stale = idx.is_stale(config.kb) if idx.exists() else False
@@ -1160,7 +1747,10 @@ def search(config: Config, text: str, filters: Filters | None = None, limit: int
             pass
     snap = idx.open()
     try:
-        result = snap.search(text, filters, limit, markup=markup)
+        if semantic:
+            result = snap.semantic_search(text, filters, limit, markup=markup)
+        else:
+            result = snap.search(text, filters, limit, markup=markup)
     finally:
         snap.close()
     result.stale = stale

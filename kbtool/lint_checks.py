@@ -17,7 +17,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from .config import Config
-from .content import _FENCE_RE, ID_RE, KB, Article, is_external, iter_prose_lines
+from .content import (
+    _FENCE_RE, ID_RE, KB, Article, is_external, iter_prose_lines, legacy_page_file, legacy_url_path,
+)
 from .lint_rules import RULES, is_known_selector
 
 
@@ -87,6 +89,7 @@ class Checker:
                 self.check_sensitive(a)
             self.check_style(a)
         self.check_duplicates()
+        self.check_legacy_urls()
 
     # --- KB1xx: schema (cross-file) ---------------------------------------------
 
@@ -131,6 +134,28 @@ class Checker:
                             key=f"related {rid} {target.status} {target.audience}")
         if a.kind == "runbook" and a.audience and a.audience != "internal":
             self.report(a, "KB116", a.line_of("audience"), audience=a.audience)
+
+    def check_legacy_urls(self) -> None:
+        """KB117: one old path, one article (the site can write only one redirect page there)."""
+        if not self.on("KB117"):
+            return
+        claims: dict[str, list[tuple[Article, str]]] = {}
+        for a in self.kb.articles:
+            for url in a.legacy_urls:
+                path = legacy_url_path(url)[0]
+                if path is not None:
+                    claims.setdefault(legacy_page_file(path), []).append((a, url))
+        for members in claims.values():
+            owners = list({id(a): (a, url) for a, url in members}.values())  # one article listing it twice: fine
+            if len(owners) < 2:
+                continue
+            owners.sort(key=lambda m: (m[0].created or date.min, m[0].rel_path))
+            first = owners[0][0]
+            for other, url in owners[1:]:
+                at, ref = self._placed(other, first)
+                at_url = url if at is other else owners[0][1]
+                self.report(at, "KB117", at.line_of("legacy_urls"), url=at_url, other=ref.rel_path,
+                            refs=(self.real(ref),), key=f"legacy {legacy_url_path(at_url)[0]}")
 
     def _check_replacement(self, a: Article) -> None:
         rb = a.replaced_by or ""

@@ -119,10 +119,15 @@ _RULES: list[Rule] = [
     ), loader=True),
     Rule("KB103", "invalid-value", ERROR, "{field} {value!r} is not one of {allowed} (did you mean ...?)", _doc(
         "Reports `type`, `status` or `audience` values outside the allowed set, with a "
-        "*did you mean* suggestion, and runbooks whose type is not `runbook`.",
-        "An unknown status is neither published nor hidden; an unknown audience could leak.",
-        "`status: publshed` -> `status 'publshed' is not one of ... (did you mean 'published'?)`",
-        "Use one of the listed values.",
+        "*did you mean* suggestion, runbooks whose type is not `runbook`, and `legacy_urls` "
+        "entries the site cannot redirect: not an `http(s)://` URL or `/path`, a query string, "
+        "a `#fragment`, `..` segments, or no path at all.",
+        "An unknown status is neither published nor hidden; an unknown audience could leak; "
+        "an old URL that cannot be redirected leaves old links broken without a word.",
+        "`status: publshed` -> `status 'publshed' is not one of ... (did you mean 'published'?)`; "
+        "`legacy_urls: [\"https://old.example/kb?id=7\"]` -> `... has a query string`.",
+        "Use one of the listed values. For an old URL with a query string, keep it in the old "
+        "site's own redirect rules instead.",
     ), loader=True),
     Rule("KB104", "invalid-id", ERROR, "id {id!r} must be lowercase letters, digits and single hyphens", _doc(
         "Reports an `id` that is not lowercase letters, digits and single hyphens.",
@@ -219,6 +224,18 @@ _RULES: list[Rule] = [
         "Set `audience: internal` (or drop it: runbooks default to internal). Write a public "
         "article for what customers should see.",
     )),
+    Rule("KB117", "duplicate-legacy-url", ERROR, "legacy URL {url!r} is also claimed by {other}", _doc(
+        "Reports a `legacy_urls` entry whose path another article also lists. Paths are compared "
+        "as the site writes them: host, percent-encoding and a trailing slash do not matter "
+        "(`https://a.example/hc/1-x`, `/hc/1-x/` and `https://b.example/hc/1-x` are one path). "
+        "The finding sits on the newer article and names the other.",
+        "The help center writes one redirect page per old path: only one article can get it (the "
+        "build keeps the first by id), so the old link may land on the wrong article.",
+        "`legacy_urls: [\"https://support.example.com/hc/en-us/articles/360001-Reset\"]` in both "
+        "`reset-password.md` and `reset-password-v2.md`.",
+        "Keep the URL on the article that really replaces the old page; if one of the two is "
+        "retired in favour of the other, remove the URL from the retired one.",
+    )),
     # --- KB2xx: structure -------------------------------------------------------------
     Rule("KB201", "missing-section", ERROR, "{type} article is missing the required section '## {section}'", _doc(
         "Reports a required `##` section that is absent. Required sections per type come from "
@@ -298,9 +315,12 @@ _RULES: list[Rule] = [
         "Fix the target (the message suggests a close match).",
     )),
     Rule("KB402", "broken-anchor", ERROR, "anchor '#{anchor}' not found in {target}{hint}", _doc(
-        "Reports a `#anchor` that matches no heading of the target article. Anchors are computed "
-        "with the same slug function the site uses (Python-Markdown's toc `slugify` + `unique`), "
-        "so lint and site cannot disagree.",
+        "Reports a `#anchor` that matches no anchor of the target article. Heading anchors are "
+        "computed with the same slug function the site uses (Python-Markdown's toc `slugify` + "
+        "`unique`, with attr-list `## Title {#id}` ids), so lint and site cannot disagree; an `id` "
+        "on any raw HTML element, `<a name=...>` and a paragraph's `{: #id}` count too, as they do "
+        "on the page (imported DocFX and Zendesk content links to `<a id=\"summary\"></a>` a lot). "
+        "Ids inside code blocks, inline code or HTML comments do not.",
         "The link lands at the top of a long page instead of the answer.",
         "`(api-rate-limits.md#headers)` where the heading is `## Rate limit headers` "
         "(anchor `#rate-limit-headers`).",

@@ -18,6 +18,10 @@ The leak guarantee is structural, not a filter applied afterwards:
   this module fails the build instead of leaking.
 * A retired article's page is never generated; its old URL becomes a redirect page
   (mkdocs-redirects) that holds nothing but the successor's URL.
+* `legacy_urls` (where an article lived before, e.g. a Zendesk `html_url`) become
+  redirect pages at those paths (same mkdocs-redirects page, written after the build),
+  only for articles that get a page themselves: a draft's, internal or retired
+  article's old path gets nothing. A legacy path never replaces a file the build made.
 
 Search is Material's own client-side search, served offline from the built files.
 kbtool writes the index entries itself (the article pages are excluded from Material's
@@ -35,6 +39,7 @@ import html
 import json
 import logging
 import os
+import posixpath
 import re
 import shutil
 import tempfile
@@ -45,12 +50,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
 
 from markdown.extensions.toc import slugify
 from mkdocs.plugins import BasePlugin, event_priority
 
 from .config import Config
-from .content import KB, LINK_RE, Article, Link, iter_prose_lines, load_kb, mask_inline_code
+from .content import (
+    KB, LINK_RE, Article, Link, iter_prose_lines, legacy_page_file, legacy_url_path, load_kb, mask_inline_code,
+)
 
 log = logging.getLogger("mkdocs.plugins.kbtool")
 
@@ -124,11 +132,13 @@ class BuildResult:
     site_bytes: int
     search_index_bytes: int
     seconds: float
+    legacy_redirects: dict[str, str] = field(default_factory=dict)  # written page (site path) -> article (docs path)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "site_dir": str(self.site_dir), "articles": self.articles, "pages": self.pages,
-            "redirects": dict(self.redirects), "skipped": [{"id": i, "reason": r} for i, r in self.skipped],
+            "redirects": dict(self.redirects), "legacy_redirects": dict(self.legacy_redirects),
+            "skipped": [{"id": i, "reason": r} for i, r in self.skipped],
             "warnings": list(self.warnings), "files": self.files, "site_bytes": self.site_bytes,
             "search_index_bytes": self.search_index_bytes, "seconds": round(self.seconds, 3),
         }
@@ -248,6 +258,8 @@ class SitePlan:
     search_docs: list[dict[str, Any]]  # entries for search_index.json (locations are page URLs)
     messages: list[tuple[int, str]]  # (logging level, text), replayed through MkDocs' logger
     skipped: list[tuple[str, str]]
+    # site file for an old URL ("hc/en-us/articles/1-foo/index.html") -> "articles/<id>.md"
+    legacy_redirects: dict[str, str] = field(default_factory=dict)
 
 
 class LeakError(AssertionError):
@@ -294,14 +306,87 @@ def _icon(name: str | None, default: str) -> str:
     return name if re.fullmatch(r"[a-z0-9-]+", name) else default
 
 
+def _doc_url(doc: str, directory_urls: bool) -> str:
+    """A docs page's URL relative to the site root, as MkDocs gives it."""
+    stem = doc[:-3]
+    if stem == "index":
+        return ""
+    if stem.endswith("/index"):
+        return stem[: -len("index")]
+    return f"{stem}/" if directory_urls else f"{stem}.html"
+
+
+def _doc_file(doc: str, directory_urls: bool) -> str:
+    """The file MkDocs writes for a docs page (`a.md` -> `a/index.html` or `a.html`)."""
+    stem = doc[:-3]
+    if stem == "index" or stem.endswith("/index") or not directory_urls:
+        return f"{stem}.html"
+    return f"{stem}/index.html"
+
+
+def _relative_href(from_file: str, to_url: str) -> str:
+    """A link from the page at `from_file` to the site URL `to_url` ("articles/x/" or "articles/x.html")."""
+    rel = posixpath.relpath(to_url.rstrip("/") or ".", posixpath.dirname(from_file) or ".")
+    return f"{rel}/" if to_url.endswith("/") else rel
+
+
+def _legacy_redirects(kb: KB, pub: _Public, taken: set[str], site_path: str,
+                      messages: list[tuple[int, str]]) -> dict[str, str]:
+    """Redirect pages for public articles' `legacy_urls`: site file -> "articles/<id>.md".
+
+    The gatekeeper decides: an article without a page of its own (draft, internal,
+    retired, runbook, or with errors) gets no page at its old paths either. A path that
+    would replace one of the site's own files, or is claimed by an earlier article
+    (by id), is not written and is reported. `site_path` is the site URL's path
+    ("help" for https://example.com/help/): only old paths under it can be served.
+    """
+    out: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for a in sorted(kb.articles, key=lambda a: a.id):
+        if not a.legacy_urls:
+            continue
+        where = f"{a.rel_path}:{a.line_of('legacy_urls')}"
+        if a not in pub:
+            messages.append((logging.INFO, f"{where}: legacy_urls not redirected: the article is not on the site"))
+            continue
+        for url in a.legacy_urls:
+            path, _ = legacy_url_path(url)
+            if path is None:  # the loader reports these (KB103); an article with errors has no page anyway
+                continue
+            if site_path:
+                if path != site_path and not path.startswith(site_path + "/"):
+                    messages.append((logging.WARNING, f"{where}: legacy URL {url!r} is outside the site's path "
+                                                      f"/{site_path}/, so this site cannot serve it; not redirected"))
+                    continue
+                path = path[len(site_path) + 1:]
+                if not path:
+                    messages.append((logging.WARNING, f"{where}: legacy URL {url!r} is the site's home page; "
+                                                      "not redirected"))
+                    continue
+            file = legacy_page_file(path)
+            if file in owner:
+                if owner[file] != a.id:
+                    messages.append((logging.WARNING, f"{where}: legacy URL {url!r} is also claimed by "
+                                                      f"{owner[file]!r}, which keeps it (KB117)"))
+                continue
+            if file in taken:
+                messages.append((logging.WARNING, f"{where}: legacy URL {url!r} is the address of the site's own "
+                                                  f"page {file}; not redirected"))
+                continue
+            owner[file] = a.id
+            out[file] = f"articles/{pub.ref(a).id}.md"
+    return out
+
+
 def plan_site(kb: KB, *, extra: dict[str, Any] | None = None, directory_urls: bool = True,
-              tag_anchor: Callable[[str], str] | None = None) -> SitePlan:
+              tag_anchor: Callable[[str], str] | None = None, site_url: str | None = None) -> SitePlan:
     """Decide the site's pages, links, redirects, navigation and search entries.
 
     Pure: reads the KB model only. `extra` is MkDocs' `extra` mapping; its
     `kbtool.products.<key>` tables give a product's `name`, `icon` and `description`.
     `tag_anchor` maps a tag to its anchor on the tags page (the tags plugin's slug);
-    without it articles show no tag chips.
+    without it articles show no tag chips. `site_url` places legacy-URL redirects when
+    the site is served under a path.
     """
     messages: list[tuple[int, str]] = []
     skipped: list[tuple[str, str]] = []
@@ -317,12 +402,7 @@ def plan_site(kb: KB, *, extra: dict[str, Any] | None = None, directory_urls: bo
     pub = _Public(kb, public_articles)
 
     def url_of(doc: str) -> str:
-        stem = doc[:-3]
-        if stem == "index":
-            return ""
-        if stem.endswith("/index"):
-            return stem[: -len("index")]
-        return f"{stem}/" if directory_urls else f"{stem}.html"
+        return _doc_url(doc, directory_urls)
 
     # Products (categories) -------------------------------------------------------------
     meta = _products_meta(extra or {})
@@ -396,6 +476,10 @@ def plan_site(kb: KB, *, extra: dict[str, Any] | None = None, directory_urls: bo
         else:
             redirects[f"articles/{a.id}.md"] = f"articles/{succ.id}.md"
 
+    taken = {_doc_file(doc, directory_urls) for doc in [*pages, *redirects]} | set(assets)
+    site_path = urlsplit(site_url or "/").path.strip("/")
+    legacy = _legacy_redirects(kb, pub, taken, site_path, messages)
+
     nav: list[Any] = [{"Home": "index.md"}]
     if ordered_products:
         nav.append({"Products": [{p.name: p.page} for p in ordered_products]})
@@ -404,7 +488,7 @@ def plan_site(kb: KB, *, extra: dict[str, Any] | None = None, directory_urls: bo
         nav.append({"Article types": browse})
     nav += [{"Known issues": "known-issues.md"}, {"Tags": "tags.md"}]
 
-    return SitePlan(public_articles, pages, assets, redirects, nav, search_docs, messages, skipped)
+    return SitePlan(public_articles, pages, assets, redirects, nav, search_docs, messages, skipped, legacy)
 
 
 # --- Link rewriting --------------------------------------------------------------------------
@@ -860,11 +944,12 @@ class KBSitePlugin(BasePlugin):  # type: ignore[type-arg]
         self.cfg = cfg
         self._kb = kb  # used for the first build; later builds (preview) reload the KB
         self.plan: SitePlan | None = None
+        self.legacy_written: dict[str, str] = {}  # legacy redirect pages the last build wrote
 
     def on_config(self, config: Any) -> Any:
         kb, self._kb = (self._kb, None) if self._kb is not None else (load_kb(self.cfg.kb, self.cfg), None)
         plan = plan_site(kb, extra=dict(config.extra or {}), directory_urls=config.use_directory_urls,
-                         tag_anchor=_tag_anchor_fn(config))
+                         tag_anchor=_tag_anchor_fn(config), site_url=config.site_url)
         write_docs(plan, Path(config.docs_dir))
         self.plan = plan
         config.nav = plan.nav
@@ -887,6 +972,7 @@ class KBSitePlugin(BasePlugin):  # type: ignore[type-arg]
     def on_post_build(self, *, config: Any) -> None:
         if self.plan is None:
             return
+        self._write_legacy_redirects(config)
         path = Path(config.site_dir) / "search" / "search_index.json"
         if not path.is_file():
             return
@@ -897,6 +983,26 @@ class KBSitePlugin(BasePlugin):  # type: ignore[type-arg]
         docs = [d for d in data.get("docs", []) if d.get("location", "").split("#", 1)[0] not in ours]
         data["docs"] = docs + self.plan.search_docs
         path.write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
+
+    def _write_legacy_redirects(self, config: Any) -> None:
+        """mkdocs-redirects' redirect page at each old path; never over a file the build wrote."""
+        from mkdocs_redirects.plugin import write_html
+
+        assert self.plan is not None
+        site = Path(config.site_dir)
+        self.legacy_written = {}
+        for file, doc in self.plan.legacy_redirects.items():
+            dest = site / file
+            if dest.exists() or dest.is_symlink():
+                log.warning(f"legacy URL page {file} (for {doc}) would replace a file of the site; not written")
+                continue
+            href = _relative_href(file, _doc_url(doc, config.use_directory_urls))
+            try:
+                write_html(str(site), file, href)
+            except OSError as e:  # e.g. a path through a file the site has (`sitemap.xml/x`)
+                log.warning(f"legacy URL page {file} (for {doc}) cannot be written: {e.strerror or e}")
+                continue
+            self.legacy_written[file] = doc
 
 
 # --- MkDocs config and logging ----------------------------------------------------------------
@@ -1086,6 +1192,7 @@ def build_site(kb: KB, config: Config, site_dir: Path | None = None, strict: boo
         site_dir=target, articles=len(plugin.plan.articles), pages=pages, redirects=dict(plugin.plan.redirects),
         skipped=list(plugin.plan.skipped), warnings=warnings, files=files, site_bytes=size,
         search_index_bytes=index_bytes, seconds=time.monotonic() - start,
+        legacy_redirects=dict(plugin.legacy_written),
     )
 
 

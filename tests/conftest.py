@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Lexical by default, module- and session-scoped fixtures included: embedding every temp KB
+# would cost seconds each. Tests marked `semantic` (and their fixtures) lift it explicitly.
+os.environ["KBTOOL_SEMANTIC"] = "0"
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_KB = REPO / "kb"
@@ -27,3 +32,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def sample_kb_path() -> Path:
     return SAMPLE_KB
+
+
+@pytest.fixture(autouse=True)
+def _lexical_unless_semantic(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run lexically (KBTOOL_SEMANTIC=0, inherited by subprocesses) unless marked
+    `semantic`: embedding every temp KB would cost seconds per test. Semantic tests need the
+    extra; without it they skip, except under CI=true, where the extra must be installed."""
+    if request.node.get_closest_marker("semantic") is None:
+        monkeypatch.setenv("KBTOOL_SEMANTIC", "0")
+        return
+    monkeypatch.delenv("KBTOOL_SEMANTIC", raising=False)
+    from kbtool import semantic
+
+    reason = semantic.unavailable_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"semantic test under CI=true, but {reason}")
+        pytest.skip(reason)

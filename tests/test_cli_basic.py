@@ -25,7 +25,7 @@ from kbtool.content import KB, load_kb
 
 FRONT_MATTER_FIELDS = {
     "id", "title", "type", "status", "audience", "owner", "summary", "product", "component", "tags",
-    "created", "last_reviewed", "review_every", "error_codes", "aliases", "related", "replaced_by",
+    "created", "last_reviewed", "review_every", "error_codes", "aliases", "related", "replaced_by", "legacy_urls",
 }
 
 
@@ -102,7 +102,7 @@ def test_list_json_objects_are_front_matter_plus_path(project: Path) -> None:
         "audience": "public", "owner": "identity-team", "summary": "Summary of saml-403.", "product": None,
         "component": None, "tags": ["sso"], "created": "2024-01-10", "last_reviewed": "2024-05-20",
         "review_every": None, "error_codes": [], "aliases": [], "related": [], "replaced_by": None,
-        "path": "articles/saml-403.md",
+        "legacy_urls": [], "path": "articles/saml-403.md",
     }
     assert next(o for o in data if o["id"] == "old-sso")["replaced_by"] == "saml-403"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from html.parser import HTMLParser
 from pathlib import Path
 
 import markdown
@@ -255,6 +256,18 @@ SCHEMA_CASES = [
     ("blank-title", {"title": '"   "'}, "title", MISSING_FIELD, ["missing required field 'title'"]),
     ("empty-owner", {"owner": ""}, "owner", MISSING_FIELD, ["'owner'"]),
     ("runbook-type-in-runbooks", {"type": "howto"}, "type", BAD_VALUE, ["type 'runbook'"]),
+    ("legacy-mapping", {"legacy_urls": "{old: /a}"}, "legacy_urls", WRONG_TYPE, ["'legacy_urls' must be a list of strings"]),
+    ("legacy-relative", {"legacy_urls": "[hc/articles/1]"}, "legacy_urls", BAD_VALUE,
+     ["legacy_urls entry 'hc/articles/1' must be an http(s):// URL or a path starting with '/'"]),
+    ("legacy-ftp", {"legacy_urls": '["ftp://old.example/kb/1"]'}, "legacy_urls", BAD_VALUE, ["http(s)://"]),
+    ("legacy-query", {"legacy_urls": '["https://old.example/kb/show?id=7"]'}, "legacy_urls", BAD_VALUE,
+     ["has a query string", "cannot redirect by query"]),
+    ("legacy-fragment", {"legacy_urls": '["https://old.example/faq#q3"]'}, "legacy_urls", BAD_VALUE, ["'#fragment'"]),
+    ("legacy-home", {"legacy_urls": '["https://old.example/"]'}, "legacy_urls", BAD_VALUE, ["has no path"]),
+    ("legacy-dotdot", {"legacy_urls": '["/kb/../../etc/passwd"]'}, "legacy_urls", BAD_VALUE, ["'..'"]),
+    ("legacy-encoded-dotdot", {"legacy_urls": '["https://old.example/kb/%2e%2e/x"]'}, "legacy_urls", BAD_VALUE, ["'..'"]),
+    ("legacy-backslash", {"legacy_urls": '["/kb/a%5Cb"]'}, "legacy_urls", BAD_VALUE, ["backslash"]),
+    ("legacy-empty", {"legacy_urls": '[""]'}, "legacy_urls", BAD_VALUE, ["is empty"]),
 ]
 
 
@@ -291,6 +304,38 @@ def test_yaml_1_1_surprises_are_read_as_written(kb_dir: Path) -> None:
     assert a.error_codes == ["0x80070005", "1:30", "010", "403", "1_000"]
     assert a.aliases == ["3.10", ".inf"] and a.tags == ["off", "null-route"]
     assert a.created == date(2024, 1, 15)
+
+
+def test_legacy_urls_load_as_written(kb_dir: Path) -> None:
+    path = write(kb_dir, "articles/moved.md", doc(id="moved", legacy_urls=(
+        "\n  - https://support.example.com/hc/en-us/articles/360001-Reset-your-password"
+        "\n  - /kb/reset.html\n  - https://support.example.com/hc/fr/articles/360001-R%C3%A9initialiser/"
+        "\n  - /kb/reset.html")))
+    kb = load_kb(kb_dir)
+    assert kb.diagnostics == []
+    a = kb.get("moved")
+    assert a.valid and a.legacy_urls == [  # as written, a repeated entry once
+        "https://support.example.com/hc/en-us/articles/360001-Reset-your-password", "/kb/reset.html",
+        "https://support.example.com/hc/fr/articles/360001-R%C3%A9initialiser/"]
+    assert a.to_dict()["legacy_urls"] == a.legacy_urls and a.line_of("legacy_urls") == line_no(path, "legacy_urls:")
+    assert [content.legacy_url_path(u)[0] for u in a.legacy_urls] == [
+        "hc/en-us/articles/360001-Reset-your-password", "kb/reset.html", "hc/fr/articles/360001-Réinitialiser"]
+    assert [content.legacy_page_file(content.legacy_url_path(u)[0]) for u in a.legacy_urls] == [
+        "hc/en-us/articles/360001-Reset-your-password/index.html", "kb/reset.html",
+        "hc/fr/articles/360001-Réinitialiser/index.html"]
+    # a lone string is a list of one, like the other list fields; no key means no URLs
+    write(kb_dir, "articles/one-url.md", doc(id="one-url", legacy_urls="/kb/one"))
+    kb = load_kb(kb_dir)
+    assert kb.get("one-url").legacy_urls == ["/kb/one"] and kb.get("good").legacy_urls == []
+
+
+def test_bad_legacy_url_is_reported_and_the_good_ones_kept(kb_dir: Path) -> None:
+    bad = write(kb_dir, "articles/mixed.md", doc(id="mixed", legacy_urls='["/kb/ok", "/kb/x?y=1", "https://old.example/kb/fine"]'))
+    kb = load_kb(kb_dir)
+    d = one(kb, bad.name, BAD_VALUE)
+    assert d.line == line_no(bad, "legacy_urls:") and "'/kb/x?y=1' has a query string" in d.message
+    a = kb.get("mixed")
+    assert a.valid is False and a.legacy_urls == ["/kb/ok", "https://old.example/kb/fine"]
 
 
 def test_lone_string_list_field_is_a_list_of_one(kb_dir: Path) -> None:
@@ -473,7 +518,7 @@ def test_headings_sections_links_and_lines(tmp_path: Path) -> None:
 
 
 def _toc_ids(body: str) -> list[str]:
-    md = markdown.Markdown(extensions=["fenced_code", "toc"])
+    md = markdown.Markdown(extensions=["fenced_code", "toc", "attr_list"])  # attr_list: always on for the site
     md.convert(body)
     out: list[str] = []
 
@@ -500,6 +545,9 @@ HEADING_LINES = [
     "## <span>x</span> y", "## 50% off & more", "## Ünïcödé ☃ snow", "## [link][ref]", "## **bold**_x_",
     "## Step 1 -- do it", "## x\t tab", "## emoji 🎉 done", "## a_b_ _c_", "## <!-- c --> visible",
     "## http://x.com/a_b", "## HTTP 429: `Retry-After` &amp; backoff", "## trailing \\",
+    # attr_list: a trailing `{...}` after a space is an attribute list, and `#id` sets the anchor
+    "## Foo {#bar}", "## Baz { #qux .c }", "## Quux {: .c }", "## Word {x}", "## a {#b} ##", "## {#only}",
+    "## Glued{#a}", "## Foo {#a} trailing", "## Two {#a #b}", "## Stray {#a}}", "## Code `{#a}`", "## Code `x` {#y}",
 ]
 
 
@@ -507,6 +555,71 @@ HEADING_LINES = [
 def test_heading_edge_cases_match_markdown(line: str) -> None:
     body = f"Para.\n\n{line}\n\ntext\n\n{line}\n"  # twice: the duplicate gets the same `_1` suffix
     assert [h.slug for h in parse_structure(body, 1)[0]] == _toc_ids(body)
+
+
+def test_explicit_ids_are_taken_before_headings_are_slugged() -> None:
+    """toc reserves every id already in the page (attr-list ones) before slugging the rest."""
+    body = "## Bar\n\n## Foo {#bar}\n\nPara\n{: #summary }\n\n## Summary\n\n## Foo {#bar}\n"
+    headings = parse_structure(body, 1)[0]
+    assert [h.slug for h in headings] == _toc_ids(body) == ["bar_1", "bar", "summary_1", "bar"]
+    assert [h.text for h in headings] == ["Bar", "Foo", "Summary", "Foo"]
+
+
+class _RenderedIds(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.ids |= {v for k, v in attrs if v and (k == "id" or (k == "name" and tag == "a"))}
+
+
+ANCHOR_BODY = """\
+Intro.
+
+<a id="summary"></a>
+
+## Overview
+
+### <a id="autorecover">Searching for AutoRecover files</a>
+
+### Old name {#azure-ad-account}
+
+Para text
+{: #para-anchor }
+
+!!! note
+    <a name="Note1"><sup>1</sup></a> A footnote inside an admonition.
+
+<div id="box" markdown="1">
+Boxed text.
+</div>
+
+<p ID="Upper">Attribute names are case-insensitive.</p>
+
+<span name="not-an-anchor">name counts on a elements only</span>
+
+`<a id="in-code"></a>` in inline code, and <!-- <a id="in-comment"></a> --> in a comment.
+
+```html
+<a id="in-fence"></a>
+```
+
+## Overview
+"""
+
+
+def test_anchors_are_every_id_the_site_renders(tmp_path: Path) -> None:
+    """Heading slugs, attr-list ids and raw HTML ids: exactly the ids Python-Markdown (with the
+    site's extensions) puts in the page, as MkDocs' own anchor validation counts them."""
+    write(tmp_path, "articles/t.md", doc(id="t", body=ANCHOR_BODY))
+    a = load_kb(tmp_path).get("t")
+    rendered = _RenderedIds()
+    rendered.feed(markdown.markdown(a.body, extensions=["fenced_code", "toc", "attr_list", "md_in_html", "admonition"]))
+    assert a.anchors == rendered.ids
+    assert {"summary", "autorecover", "searching-for-autorecover-files", "azure-ad-account", "para-anchor", "Note1",
+            "box", "Upper", "overview", "overview_1"} == a.anchors
+    assert content.extra_anchors("No HTML here.\n\n## Heading\n") == frozenset()
 
 
 def test_slugs_match_markdown_across_the_sample_kb(sample_kb_path: Path) -> None:
@@ -690,7 +803,7 @@ def test_article_dataclass_public_api() -> None:
     names = set(Article.__dataclass_fields__)
     assert {"path", "rel_path", "kind", "id", "title", "type", "status", "audience", "owner", "summary",
             "created", "last_reviewed", "body", "body_line", "content_hash", "product", "component",
-            "review_every", "replaced_by", "tags", "error_codes", "aliases", "related", "meta",
+            "review_every", "replaced_by", "tags", "error_codes", "aliases", "related", "legacy_urls", "meta",
             "field_lines", "headings", "sections", "links", "valid"} <= names
     for prop in ("is_public", "anchors", "text"):
         assert isinstance(getattr(Article, prop), property)

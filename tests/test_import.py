@@ -383,9 +383,8 @@ component: data-exports
 tags: [csv, export, timeouts]
 created: 2024-03-14
 last_reviewed: 2026-09-02
+legacy_urls: ["https://support.orbit.example/hc/en-us/articles/360001000001-Export-fails-with-EXPORT-504"]
 ---
-
-<!-- imported from: https://support.orbit.example/hc/en-us/articles/360001000001-Export-fails-with-EXPORT-504 -->
 
 Large CSV exports stop with `EXPORT-504` after about 60 seconds.
 
@@ -426,9 +425,8 @@ component: billing
 tags: [billing, plans]
 created: 2023-11-01
 last_reviewed: 2026-08-15
+legacy_urls: ["https://support.orbit.example/hc/en-us/articles/360001000002-Plan-limits-by-tier"]
 ---
-
-<!-- imported from: https://support.orbit.example/hc/en-us/articles/360001000002-Plan-limits-by-tier -->
 
 Each plan has limits.
 
@@ -460,9 +458,8 @@ component: billing
 tags: [billing, refunds]
 created: 2025-01-10
 last_reviewed: 2026-10-01
+legacy_urls: ["https://support.orbit.example/hc/en-us/articles/360001000003-Refund-policy-for-annual-plans"]
 ---
-
-<!-- imported from: https://support.orbit.example/hc/en-us/articles/360001000003-Refund-policy-for-annual-plans -->
 
 Agents only: refunds for annual plans are prorated.
 
@@ -481,9 +478,8 @@ component: section-360000200003
 tags: [admin-console, sso]
 created: 2026-10-20
 last_reviewed: 2026-11-01
+legacy_urls: ["https://support.orbit.example/hc/en-us/articles/360001000004-New-SSO-settings-page"]
 ---
-
-<!-- imported from: https://support.orbit.example/hc/en-us/articles/360001000004-New-SSO-settings-page -->
 
 ## Steps
 
@@ -529,7 +525,7 @@ def test_zendesk_report(tmp_path: Path) -> None:
         ("zendesk:360001000003", "html-iframe"),
     ]
     assert [(p.source, p.kind) for p in report.problems] == [("zendesk:360001000001", "remote-image")]
-    # the old URLs, for the site to redirect (content.py has no front-matter key for them)
+    # the old URLs, also in each article's legacy_urls (the site writes a redirect page for them)
     assert [(r.old_url, r.path) for r in report.redirects] == [
         ("https://support.orbit.example/hc/en-us/articles/360001000001-Export-fails-with-EXPORT-504",
          "articles/export-fails-with-export-504.md"),
@@ -568,6 +564,42 @@ def test_zendesk_force_and_bad_exports(tmp_path: Path) -> None:
     assert [i.id for i in r.imported] == ["same", "same-2"]
     assert_loads_clean(tmp_path / "kb2")
 
+
+
+def test_zendesk_html_url_becomes_legacy_urls(tmp_path: Path) -> None:
+    dest = tmp_path / "kb"
+    import_zendesk(ZENDESK, dest)
+    kb = load_kb(dest)
+    assert {a.id: a.legacy_urls for a in kb.articles} == {
+        "export-fails-with-export-504": ["https://support.orbit.example/hc/en-us/articles/360001000001-Export-fails-with-EXPORT-504"],
+        "plan-limits-by-tier": ["https://support.orbit.example/hc/en-us/articles/360001000002-Plan-limits-by-tier"],
+        "refund-policy-for-annual-plans": [
+            "https://support.orbit.example/hc/en-us/articles/360001000003-Refund-policy-for-annual-plans"],
+        "new-sso-settings-page": ["https://support.orbit.example/hc/en-us/articles/360001000004-New-SSO-settings-page"],
+    }
+    # an html_url no static page can answer (query string, no path) is reported, not written: the file stays clean
+    export = tmp_path / "odd.json"
+    export.write_text(json.dumps({"articles": [
+        {"id": 7, "title": "Query URL", "body": "<p>Seven.</p>", "html_url": "https://old.example/kb/show?id=7",
+         "updated_at": "2026-01-02T00:00:00Z"},
+        {"id": 8, "title": "Root URL", "body": "<p>Eight.</p>", "html_url": "https://old.example/",
+         "updated_at": "2026-01-02T00:00:00Z"},
+        {"id": 9, "title": "No URL", "body": "<p>Nine.</p>", "updated_at": "2026-01-02T00:00:00Z"},
+        {"id": 10, "title": "Accents", "body": "<p>Ten.</p>", "updated_at": "2026-01-02T00:00:00Z",
+         "html_url": "https://old.example/hc/fr/articles/10-Probl%C3%A8me"},
+    ]}), encoding="utf-8")
+    r = import_zendesk(export, tmp_path / "kb2")
+    assert [(u.source, u.kind, u.detail) for u in r.unconverted] == [
+        ("zendesk:7", "legacy-url", "html_url 'https://old.example/kb/show?id=7' has a query string ('?…'): "
+                                    "a static site cannot redirect by query; not kept in legacy_urls"),
+        ("zendesk:8", "legacy-url", "html_url 'https://old.example/' has no path: the site's home page cannot "
+                                    "redirect to an article; not kept in legacy_urls"),
+    ]
+    assert [(x.old_url, x.id) for x in r.redirects] == [("https://old.example/hc/fr/articles/10-Probl%C3%A8me", "accents")]
+    assert_loads_clean(tmp_path / "kb2")
+    kb2 = load_kb(tmp_path / "kb2")
+    assert {a.id: a.legacy_urls for a in kb2.articles} == {
+        "query-url": [], "root-url": [], "no-url": [], "accents": ["https://old.example/hc/fr/articles/10-Probl%C3%A8me"]}
 
 # --- CLI -------------------------------------------------------------------------------------
 

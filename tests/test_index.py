@@ -335,6 +335,224 @@ def test_no_did_you_mean_for_good_results(snap: Snapshot) -> None:
     assert snap.search("webhook").did_you_mean is None
 
 
+# --- plain words: the compiled scorer against Whoosh's own scoring ------------------------------
+
+PLAIN_QUERIES = [
+    "quarantined", "okta", "invoice", "webhook", "webhook webhook webhooks", "webhooks timeout receiver",
+    "403", "saml 403", "CERT_DATE", "cert date invalid", "sig mismatch", "ERR_CERT_DATE_INVALID",
+    "err_cert_date_invalid", "SAML-403", "saml-403 okta", "WEBHOOK-SIG-MISMATCH", "webhook-timeout", "Webhook-Timeout",
+    "the", "and or not", "sign-in", "pdf",
+    "legacy portal", "refund invoice within days", "databse", "webhok timeout", "zzzunknown",
+]
+FILTERS = [
+    None, Filters(include_retired=True), Filters(status=None, include_retired=True), Filters(type="runbook"),
+    Filters(tag="INVOICES"), Filters(audience="internal"), Filters(product="billing", tag="invoices"),
+    Filters(status=("draft",)), Filters(type="faq", status=("draft", "in-review")),
+]
+
+
+def same_results(a, b) -> None:
+    assert [(h.id, h.score, h.fragment) for h in a.hits] == [(h.id, h.score, h.fragment) for h in b.hits]
+    assert [h.to_dict() for h in a.hits] == [h.to_dict() for h in b.hits]
+    assert (a.total, a.did_you_mean) == (b.total, b.did_you_mean)
+
+
+@pytest.mark.parametrize("query", PLAIN_QUERIES)
+def test_plain_words_score_exactly_as_whoosh(snap: Snapshot, query: str) -> None:
+    """Same hits, scores, order, fragments, totals and suggestions as Whoosh scoring the
+    same parsed query, under every filter and limit."""
+    for filters in FILTERS:
+        for limit in (1, 2, 10):
+            fast = snap.search(query, filters, limit=limit)
+            slow = snap.search(query, filters, limit=limit, whoosh=True)
+            assert (fast.engine, slow.engine) == ("compiled", "whoosh")
+            same_results(fast, slow)
+
+
+@pytest.mark.parametrize("query, top", [
+    ("quarantined", "release-quarantined-attachments"),  # title beats body
+    ("ERR_CERT_DATE_INVALID", "err-cert-date-invalid"),  # a code as a whole
+    ("SAML-403", "saml-403-user-not-assigned"),  # a code the stemming analyser splits: a phrase in title/text
+    ("WEBHOOK-SIG-MISMATCH", "webhook-signature-mismatch"),
+    ("saml 403", "saml-403-user-not-assigned"),  # a code by its parts
+    ("CERT_DATE", "err-cert-date-invalid"),
+    ("sig mismatch", "webhook-signature-mismatch"),
+])
+def test_compiled_path_keeps_boosts_and_codes(snap: Snapshot, query: str, top: str) -> None:
+    r = snap.search(query)
+    assert r.engine == "compiled" and ids(r)[0] == top == ids(snap.search(query, whoosh=True))[0]
+
+
+def test_title_boost_holds_on_the_compiled_path(snap: Snapshot) -> None:
+    r = snap.search("quarantined")
+    title_hit, body_hit = r.hits[0], r.hits[1]
+    assert r.engine == "compiled" and (title_hit.id, body_hit.id) == ("release-quarantined-attachments", "attachment-scanning")
+    assert title_hit.score > body_hit.score > 0
+
+
+@pytest.mark.parametrize("query", [
+    '"signature verification"', "webhook AND signature", "webhook OR signature", "webhook NOT timeout",
+    "title:signature", "quarantin*", "webhok~", "webhook^2", "(webhook timeout)", "invo?ce", "*", "(SAML-403)",
+    "NET::ERR_CERT_DATE_INVALID",  # `:` is field syntax
+])
+def test_syntax_queries_go_through_whoosh(built: tuple[Path, Path], query: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Index(built[1]).open()
+    try:
+        monkeypatch.setattr(Snapshot, "_search_plain", lambda *a, **k: pytest.fail("compiled path used"))
+        r = s.search(query)
+        assert r.engine == "whoosh"
+        same_results(r, s.search(query, whoosh=True))
+    finally:
+        s.close()
+
+
+def test_compiled_path_agrees_on_a_bigger_kb(tmp_path: Path) -> None:
+    """Long fields (Whoosh stores lengths above 32 approximately), many documents sharing
+    words, ties, split words whose parts occur apart: the compiled path still gives
+    Whoosh's scores and order."""
+    kb = make_kb(tmp_path / "kb")
+    generate_articles(kb, 120)
+    long_text = " ".join(f"tango uniform delta word{i % 37}" for i in range(300))
+    write_article(kb, "long-article", "Long article about tango", product="platform", intro=long_text,
+                  aliases=("tango delta runbook",))
+    write_article(kb, "saml-and-403-apart", "SAML notes", product="sso",
+                  intro="The SAML flow can end with HTTP 403 for other reasons: tango-uniform, alpha-bravo.")
+    Index(tmp_path / "ix").build(load_kb(kb))
+    s = Index(tmp_path / "ix").open()
+    try:
+        for query in ("tango", "alpha bravo", "tango uniform delta", "restart golf", "generated article",
+                      "token42", "check hotel 7", "sierra webhook invoice", "word3 tango", "SAML-403",
+                      "tango-uniform", "alpha-bravo", "bravo-alpha", "uniform-tango delta"):
+            for filters in (None, Filters(product="platform"), Filters(tag="alpha"), Filters(type="howto")):
+                fast, slow = s.search(query, filters, limit=20), s.search(query, filters, limit=20, whoosh=True)
+                assert fast.engine == "compiled"
+                same_results(fast, slow)
+        assert "saml-and-403-apart" not in ids(s.search("SAML-403", limit=100))  # "saml" and "403", not "saml 403"
+        assert "saml-and-403-apart" in ids(s.search("saml 403", limit=100))
+    finally:
+        s.close()
+
+
+def test_rows_of_whoosh_documents_after_incremental_updates(fresh: tuple[Path, Path, Config]) -> None:
+    """Whoosh's phrase matcher answers in document numbers; after incremental builds they
+    span several segments and deleted documents, and still map to the right articles."""
+    kb, ix, _ = fresh
+    p = kb / "articles" / "invoice-download.md"
+    for i in range(3):
+        p.write_text(p.read_text().replace("Click the invoice", f"Click the invoice {i}"))
+        write_article(kb, f"zanzibar-{i}", f"Zanzibar export fails with SAML-403 ({i})", type="faq", product="data")
+        Index(ix).build(load_kb(kb))
+    s = Index(ix).open()
+    try:
+        searcher = s._searcher
+        reader = searcher.reader()
+        assert reader.doc_count_all() > reader.doc_count()  # deleted documents still numbered
+        plain = s.plain_words()
+        rows = plain.rows_of_docnums(searcher)
+        for docnum in range(reader.doc_count_all()):
+            if reader.is_deleted(docnum):
+                assert rows[docnum] == -1
+            else:
+                assert plain.ids[rows[docnum]] == searcher.stored_fields(docnum)["id"]
+        fast, slow = s.search("SAML-403"), s.search("SAML-403", whoosh=True)
+        assert fast.engine == "compiled" and fast.total == slow.total == 4
+        # (scores differ slightly: Whoosh counts the deleted documents in its statistics)
+        assert ids(fast) == ids(slow) and ids(fast)[0] == "saml-403-user-not-assigned"
+    finally:
+        s.close()
+
+
+def test_compiled_path_sees_incremental_updates(fresh: tuple[Path, Path, Config]) -> None:
+    kb, ix, cfg = fresh
+    p = kb / "articles" / "invoice-download.md"
+    p.write_text(p.read_text().replace("Click the invoice.", "Click the invoice and pick zanzibar format."))
+    write_article(kb, "zanzibar-export", "Zanzibar export format", type="faq", product="data", tags=("exports",))
+    (kb / "articles" / "attachment-scanning.md").unlink()
+    update_index(cfg)
+    s = Index(ix).open()
+    try:
+        r = s.search("zanzibar")
+        assert r.engine == "compiled" and ids(r) == ["zanzibar-export", "invoice-download"] and r.total == 2
+        assert ids(s.search("quarantined")) == ["release-quarantined-attachments"]
+        assert ids(s.search("zanzibar", Filters(tag="exports"))) == ["zanzibar-export"]
+        assert [h.id for h in s.search("zanzibar", whoosh=True).hits] == ids(r)
+    finally:
+        s.close()
+
+
+def test_forward_index_without_search_fields_gives_a_clear_message(fresh: tuple[Path, Path, Config]) -> None:
+    import numpy as np
+
+    _, ix, _ = fresh
+    path = current_build(ix) / FORWARD
+    with np.load(path) as z:
+        kept = {k: z[k] for k in z.files if not k.startswith("search_")}
+    with open(path, "wb") as fh:
+        np.savez(fh, **kept)
+    s = Index(ix).open()
+    try:
+        with pytest.raises(IndexProblem, match=r"forward index .* unreadable.*Run `kbtool index --rebuild`"):
+            s.search("webhook")
+        assert ids(s.search('"signature verification"')) == ["webhook-signature-mismatch"]  # Whoosh still answers
+    finally:
+        s.close()
+
+
+def test_highlighter_analyzer_is_the_stemming_analyzer() -> None:
+    """Fragments tokenise with a memoised copy of the stemming analyser's filters: the same
+    tokens, so the same highlighted passages (both search paths use it)."""
+    from whoosh import highlight
+
+    def tokens(analyzer, text: str) -> list[tuple[object, ...]]:
+        return [(t.text, t.startchar, t.endchar, t.stopped, t.boost)
+                for t in analyzer(text, chars=True, mode="query", removestops=False)]
+
+    memo = kbindex._MemoAnalyzer(kbindex._stem())
+    reference = kbindex._stem()
+    texts = [a.text + "\n" + a.title + " " + a.summary for a in load_kb(REPO / "kb").valid_articles]
+    texts += ["Ünïcode café naïve ß straße v1.2.3 e-mail sign-in SAML-403 ERR_CERT_DATE_INVALID the a I x"]
+    frag, fmt = highlight.ContextFragmenter(maxchars=220, surround=70), kbindex._MarkerFormatter()
+    terms = frozenset(["saml", "403", "webhook", "token", "sign", "cafe", "invoic"])
+    best = kbindex._FIRST_BEST  # (Whoosh's own scorer breaks ties by memory address)
+    for text in texts * 2:  # the second round reads from the memo
+        assert tokens(memo, text) == tokens(reference, text)
+        assert (highlight.highlight(text, terms, memo, frag, fmt, scorer=best)
+                == highlight.highlight(text, terms, reference, frag, fmt, scorer=best))
+    assert [t.text for t in memo("The webhooks")] == ["webhook"]  # stop words dropped: the analyser itself
+
+
+def test_fragment_ties_go_to_the_earlier_passage() -> None:
+    from whoosh import highlight
+
+    text = " ".join(f"Sentence {i} mentions the webhook once and then talks about other things at length." for i in range(12))
+    frag, fmt = highlight.ContextFragmenter(maxchars=100, surround=20), kbindex._MarkerFormatter()
+    outs = {highlight.highlight(text, frozenset(["webhook"]), kbindex._stem(), frag, fmt, top=1, scorer=kbindex._FIRST_BEST)
+            for _ in range(20)}
+    assert len(outs) == 1 and next(iter(outs)).startswith("0 mentions the **webhook**")
+
+
+def test_compiled_bm25f_models() -> None:
+    import numpy as np
+
+    # two documents, two fields; term 0 in field 0 of doc 0 (twice) and in field 1 of doc 1
+    doc, fld, term, count = (np.array(x) for x in ([0, 1, 1], [0, 1, 1], [0, 0, 1], [2, 1, 3]))
+    lengths = np.array([[2, 0], [0, 4]])
+    summed = kbindex.CompiledBM25F(doc, fld, term, count, lengths, 2, [2.0, 1.0], k1=1.2, b=0.0)
+    assert summed.W.shape == (2, 2) and summed.row(1, 0) == 0
+    idf0 = np.log(1 + (2 - 2 + 0.5) / (2 + 0.5))
+    assert summed.score(np.array([0]), np.array([1.0])) == pytest.approx(
+        [idf0 * 2.0 * 2 * 2.2 / (2 + 1.2), idf0 * 1.0 * 1 * 2.2 / (1 + 1.2)])
+    fielded = kbindex.CompiledBM25F(doc, fld, term, count, lengths, 2, [2.0, 1.0], k1=1.2, b=0.0, model="whoosh")
+    assert fielded.W.shape == (4, 2) and fielded.row(1, 0) == 2
+    idf = np.log(2 / (1 + 1)) + 1
+    assert fielded.score(np.array([0]), np.array([1.0])) == pytest.approx([2.0 * idf * 2 * 2.2 / (2 + 1.2), 0.0])
+    assert list(fielded.matches(np.array([2, 3]))) == [False, True]
+    only_first = kbindex.CompiledBM25F(doc, fld, term, count, lengths, 2, [1.0, 0.0], model="whoosh")
+    assert only_first.W.nnz == 1  # fields weighted 0 are left out
+    with pytest.raises(ValueError):
+        kbindex.CompiledBM25F(doc, fld, term, count, lengths, 2, [1.0, 1.0], model="bm42")
+
+
 # --- building: incremental, rebuild, manifest ------------------------------------------------------
 
 

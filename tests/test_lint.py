@@ -290,6 +290,44 @@ def test_anchors_use_the_site_slugs(tmp_path: Path) -> None:
     ]
 
 
+def test_html_ids_and_attr_lists_are_anchors(tmp_path: Path) -> None:
+    """DocFX and Zendesk content links to `<a id>`/`<a name>` and elements with an id; the
+    site has those anchors, so KB402 must not report them (68 of 71 findings on OfficeDocs were these)."""
+    kb_dir = tmp_path / "kb"
+    write(kb_dir, "articles/t.md", front("t") + "Intro.\n\n<a id=\"summary\"></a>\n\n"
+          "### <a id=\"autorecover\">Searching for AutoRecover files</a>\n\n### Old name {#azure-ad}\n\n"
+          "!!! note\n    <a name=\"Note1\"><sup>1</sup></a> A footnote.\n\n<td id=\"cell\">x</td>\n\n"
+          "<span name=\"span-name\">x</span> `<a id=\"in-code\"></a>` <!-- <a id=\"in-comment\"></a> -->\n\n"
+          "```html\n<a id=\"in-fence\"></a>\n```\n")
+    good = ["summary", "autorecover", "searching-for-autorecover-files", "azure-ad", "Note1", "cell"]
+    bad = ["old-name-azure-ad", "span-name", "in-code", "in-comment", "in-fence"]
+    write(kb_dir, "articles/s.md", front("s") + "\n".join(f"- [{x}](t.md#{x})" for x in good + bad) + "\n")
+    _, result = lint_dir(kb_dir, select=["KB402"])
+    assert [(f.rel_path, f.message.split(" not found")[0]) for f in result.findings] == [
+        ("articles/s.md", f"anchor '#{x}'") for x in bad]
+
+
+def test_duplicate_legacy_url_across_articles(tmp_path: Path) -> None:
+    kb_dir = tmp_path / "kb"
+    old = "https://support.example.com/hc/en-us/articles/360001-Reset"
+    write(kb_dir, "articles/first.md", front("first", created="2024-01-01", extra=f'legacy_urls: ["{old}", "{old}"]\n'))
+    write(kb_dir, "articles/second.md", front("second", created="2025-01-01",
+                                               extra="legacy_urls: [\"https://other.example/hc/en-us/articles/360001-Reset/\"]\n"))
+    write(kb_dir, "articles/third.md", front("third", created="2025-02-01", status="retired",
+                                              extra="replaced_by: first\nlegacy_urls:\n  - /hc/en-us/articles/360001-Reset/index.html\n"))
+    write(kb_dir, "articles/own.md", front("own", extra="legacy_urls: [/hc/en-us/articles/360002-Other, /kb/a.html, /kb/a]\n"))
+    _, result = lint_dir(kb_dir, select=["KB117"])
+    # host, trailing slash and index.html name one page; an article listing a URL twice is no conflict;
+    # /kb/a.html and /kb/a are different files
+    assert [(f.rel_path, f.line, f.severity, f.message) for f in result.findings] == [
+        ("articles/second.md", 12, "error", "legacy URL 'https://other.example/hc/en-us/articles/360001-Reset/' "
+                                            "is also claimed by articles/first.md"),
+        ("articles/third.md", 13, "error", "legacy URL '/hc/en-us/articles/360001-Reset/index.html' "
+                                           "is also claimed by articles/first.md"),
+    ]
+    assert result.findings[0].refs == ((kb_dir / "articles" / "first.md").resolve(),)
+
+
 def test_public_runbook_links_and_retired_successor_hint(tmp_path: Path) -> None:
     kb_dir = copy_fixture(tmp_path)
     write(kb_dir, "articles/pub.md", front("pub") + "[rb](../runbooks/clean-runbook.md) [old](clean-retired.md)\n"

@@ -62,7 +62,7 @@ def test_exit_1_on_errors_and_text_format(kbdir: Path) -> None:
     lines = [line for line in out.splitlines() if line]
     for rel, (rule, line) in EXPECTED.items():
         assert any(re.fullmatch(rf"kb/{re.escape(rel)}:{line}:\d+: {rule} .+", x) for x in lines), rel
-    assert lines[-1].startswith("Found 31 errors (KB004, ") and "and 14 warnings (KB106, " in lines[-1]
+    assert lines[-1].startswith("Found 32 errors (KB004, ") and "and 14 warnings (KB106, " in lines[-1]
     assert "kb/articles/kb107-invalid-date.md:10:1: KB107 [*] created '2025/03/14'" in out  # fixable marker
     # grouped: a blank line between files
     assert "\n\nkb/articles/kb005-invalid-yaml.md:3:11: KB005 " in out
@@ -139,7 +139,7 @@ def test_json_format(kbdir: Path) -> None:
         assert f["path"].startswith("kb/") and f["severity"] in ("error", "warning")
     got = {(f["path"], f["code"], f["line"]) for f in data["findings"]}
     assert got == {(f"kb/{rel}", c, line) for rel, (c, line) in EXPECTED.items()}
-    assert data["summary"]["errors"] == 31 and data["summary"]["warnings"] == 14
+    assert data["summary"]["errors"] == 32 and data["summary"]["warnings"] == 14
 
 
 def test_json_paths_are_relative_to_the_working_dir(kbdir: Path) -> None:

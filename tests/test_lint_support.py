@@ -43,6 +43,7 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "articles/kb114-related-not-published.md": ("KB114", 12),
     "articles/kb115-invalid-replacement.md": ("KB115", 12),
     "runbooks/kb116-public-runbook.md": ("KB116", 6),
+    "articles/kb117-duplicate-legacy-url.md": ("KB117", 12),
     "articles/kb201-missing-section.md": ("KB201", 4),
     "articles/kb202-empty-section.md": ("KB202", 20),
     "articles/kb203-steps-not-numbered.md": ("KB203", 16),

@@ -106,6 +106,20 @@ def test_search_json_output(env: tuple[Path, Path]) -> None:
     assert hit["score"] > data["hits"][1]["score"] > 0 and "**" in hit["fragment"]
 
 
+@pytest.mark.parametrize("words", ["quarantined", "webhook", "invoice pdf", "cert date invalid", "receiver payload"])
+@pytest.mark.parametrize("options", [(), ("--all",), ("--type", "runbook"), ("--tag", "invoices"), ("--limit", "1")])
+def test_plain_words_print_what_whoosh_would(env: tuple[Path, Path], words: str, options: tuple[str, ...]) -> None:
+    """Plain words are scored by the compiled scorer; "(words)" parses to the same query but
+    is query syntax, so Whoosh scores it: the output is the same."""
+    kb, ix = env
+    index(kb, ix)
+    plain = json.loads(find(kb, ix, words, "--format", "json", *options).stdout)
+    grouped = json.loads(find(kb, ix, f"({words})", "--format", "json", *options).stdout)
+    assert plain.pop("query") == words and grouped.pop("query") == f"({words})"
+    assert plain == grouped
+    assert find(kb, ix, words, *options).stdout == find(kb, ix, f"({words})", *options).stdout
+
+
 @pytest.mark.parametrize("options, expected", [
     ((), {"invoice-download", "invoice-refund-internal", "billing-dispute-handling"}),
     (("--type", "runbook"), {"billing-dispute-handling"}),

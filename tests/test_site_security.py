@@ -3,10 +3,11 @@
 A KB holds internal articles, internal runbooks, drafts, in-review and retired
 articles, each carrying a unique sentinel in its title, summary, body, aliases, error
 codes and tags. Public articles link to all of them (inline, reference-style, in
-`related`, by image), and one retired article is replaced by a draft. The site is
+`related`, by image), and one retired article is replaced by a draft; each has an old
+URL (`legacy_urls`) holding its sentinel. The site is
 built and *every* file of it is scanned (HTML, search/search_index.json,
 sitemap.xml and the decompressed sitemap.xml.gz, 404 page, redirect pages, assets,
-any feed): no sentinel may appear, in any letter case.
+any feed), and every file name: no sentinel may appear, in any letter case.
 """
 
 from __future__ import annotations
@@ -58,14 +59,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], obj
         s = sentinel(name)
         write_article(kb, name, _body(name), folder=folder, title=f"{s} title", summary=f"{s} summary.",
                       aliases=[f"{s} alias"], error_codes=[f"{s}-CODE"], tags=[s.lower(), "shared-tag"],
-                      product=f"{name}-product", **fields)
+                      product=f"{name}-product", legacy_urls=[f"https://old.example/hc/en-us/articles/1-{s}"],
+                      **fields)
     hidden = list(HIDDEN)
     links = "\n".join(f"- See [this page]({n}.md) or [{n} ref][{n}]." if f == "articles" else
                       f"- See [this page](../runbooks/{n}.md) or [{n} ref][{n}]."
                       for n, (f, _) in HIDDEN.items())
     refs = "\n".join(f"[{n}]: {'../runbooks/' if f == 'runbooks' else ''}{n}.md" for n, (f, _) in HIDDEN.items())
     write_article(kb, "public-guide", f"{PUBLIC_CANARY} body.\n\n## Steps\n\n1. Go.\n\n## More\n\n{links}\n\n{refs}\n",
-                  title=f"Public guide {PUBLIC_CANARY}", related=hidden, tags=["shared-tag"], product="sso")
+                  title=f"Public guide {PUBLIC_CANARY}", related=hidden, tags=["shared-tag"], product="sso",
+                  legacy_urls=[f"/hc/en-us/articles/2-{PUBLIC_CANARY}"])
     write_article(kb, "public-known-issue", "Issue.\n\n## Symptoms\n\nx\n\n## Cause\n\ny\n\n## Workaround\n\nz\n\n"
                   "## Status\n\nOpen.\n", type="known-issue", related=hidden, tags=["shared-tag"], product="sso")
     cfg = make_config(root, kb)
@@ -81,6 +84,10 @@ def test_no_sentinel_in_any_file_of_the_site(built) -> None:
         assert required in names, f"expected {required} in the built site"
     leaks = [(path, name) for path, text in files.items() for name in HIDDEN if sentinel(name).lower() in text.lower()]
     assert not leaks, f"non-public content leaked into the site: {leaks[:10]}"
+    # nor in any file or folder name (an old URL of hidden content would be a path)
+    named = [path for path in names for name in HIDDEN if sentinel(name).lower() in path.lower()]
+    assert not named, f"non-public content named a file of the site: {named[:10]}"
+    assert f"hc/en-us/articles/2-{PUBLIC_CANARY}/index.html" in names  # the public article's old URL does redirect
     # the scan is not vacuous: public content is there, in pages, search index and sitemap
     assert PUBLIC_CANARY in files["articles/public-guide/index.html"]
     assert PUBLIC_CANARY in files["search/search_index.json"]
