@@ -142,7 +142,6 @@ def scale(n: int) -> None:
     root = build_big_kb(OUT / f"kb{n}", n)
     fams = json.loads((root / "families.json").read_text())
     idx_dir = OUT / f"semantic-kb{n}"
-    fresh = not (idx_dir / "current").exists()
     t0 = time.perf_counter()
     idx, report, secs = index_with_embeddings(root / "kb", idx_dir)
     emb_path = idx.open().build / semantic.EMBEDDINGS
@@ -151,7 +150,7 @@ def scale(n: int) -> None:
     emb = semantic.Embeddings.load(emb_path)
     print(f"\n## generated {n:,}-article KB\n")
     print(f"- index build: {report.summary()}")
-    print(f"- embeddings: {report.semantic_note}" + ("" if fresh else " (index existed: reused)"))
+    print(f"- embeddings: {report.semantic_note}")
     if report.embedded:
         rows = len(emb.vectors)
         emb_secs = report.embed_seconds

@@ -242,7 +242,7 @@ def import_zendesk_cmd(export: Path, dest: Path, force: bool, owner: str, report
     """Import a Zendesk Help Center articles export (JSON) into the KB folder DEST.
 
     Drafts stay drafts, articles limited to a user segment become internal, labels become
-    tags. Each old URL is kept in a comment atop the article and listed for redirects.
+    tags. Each old URL goes to the `legacy_urls` front-matter key, so the help center redirects it.
 
     \b
     Example:
@@ -421,7 +421,8 @@ def build_cmd(kb: Path | None, site_dir: Path | None, strict: bool, verbose: boo
     if where.is_relative_to(Path.cwd()):
         where = where.relative_to(Path.cwd())
     per_1000 = result.search_index_bytes * 1000 / result.articles if result.articles else 0
-    click.echo(f"built {result.articles} articles ({result.pages} pages, {len(result.redirects)} redirects) "
+    legacy = f", {len(result.legacy_redirects)} old URLs" if result.legacy_redirects else ""
+    click.echo(f"built {result.articles} articles ({result.pages} pages, {len(result.redirects)} redirects{legacy}) "
                f"into {where}/ in {result.seconds:.1f}s")
     click.echo(f"site {_size(result.site_bytes)} in {result.files} files; search index {_size(result.search_index_bytes)}"
                f" ({_size(int(per_1000))} per 1,000 articles)")
@@ -465,7 +466,7 @@ def _engine(cfg: Config) -> Any:
     idx = Index.for_config(cfg)
     try:
         if not idx.exists() or idx.is_stale(cfg.kb):
-            report = update_index(cfg, kb=get_kb(cfg))
+            report = update_index(cfg, kb=get_kb(cfg), start_embedding=False)
             click.echo(report.summary(), err=True)
         return EngineHolder(cfg).get()
     except IndexProblem as e:

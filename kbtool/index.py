@@ -899,9 +899,13 @@ def _statuses(f: Filters) -> tuple[str, ...] | None:
     return tuple(f.status) + (("retired",) if f.include_retired and "retired" not in f.status else ())
 
 
-# Query syntax: quotes, field:value, wildcards, fuzzy `~`, boosts `^`, groups, ranges (and
-# the operator words in _OPERATORS). A query with any of it always runs through Whoosh.
-_SYNTAX = re.compile(r"[\"':*?~^()\[\]{}\\]")
+# Query syntax that always runs through Whoosh, whatever it parses to: quotes (a quoted phrase
+# parses to the same Phrase nodes as a split word, and a quoted word in `title` loses its
+# field boost), boosts `^` (term boosts `_PlainWords.plan` could not tell from field boosts),
+# ranges and escapes. Everything else (groups, OR, field:word, wildcards, fuzzy terms, AND,
+# NOT) is decided on the parsed query by `_PlainWords.plan`, which takes only ORs of term and
+# phrase queries on SEARCH_FIELDS with the parser's own boosts.
+_WHOOSH_ONLY = re.compile(r"[\"'^\[\]{}\\]")
 
 
 @dataclass
@@ -983,7 +987,9 @@ class _PlainWords:
 
     def plan(self, q: wquery.Query) -> _Plan | None:
         """How to score `q` if it is an OR of term and phrase queries on SEARCH_FIELDS (what
-        plain words parse to), else None."""
+        plain words parse to, and groups of them, `a OR b`, `title:word`, `text:(a b)`), each
+        boosted as the parser boosts it (BOOSTS for a word, 1 for field:word), else None
+        (AND, NOT, wildcards, fuzzy terms, other fields, `^` boosts: Whoosh scores those)."""
         rows: list[int] = []
         wts: list[float] = []
         phrases: list[_Phrase] = []
@@ -994,7 +1000,9 @@ class _PlainWords:
                 stack.extend(node.subqueries)
                 continue
             if getattr(node, "fieldname", None) not in self.field_no:
-                return None
+                return None  # a filter field (type:…), a part of `text` (summary:…), NullQuery, …
+            if node.boost not in (BOOSTS[node.fieldname], 1.0):
+                return None  # a boost `^` of the query's own (a word: its field's; field:word: 1)
             f, weight = self.field_no[node.fieldname], node.boost / BOOSTS[node.fieldname]  # compiled weights hold BOOSTS
             if type(node) is wquery.Term and isinstance(node.text, str):
                 tid = self.term_ids.get(node.text)
@@ -1147,17 +1155,19 @@ class Snapshot:
                whoosh: bool = False) -> SearchResult:
         """Whoosh query syntax over the boosted text fields, with filters and highlights.
 
-        Plain words (no query syntax) are scored by the compiled BM25F twin of Whoosh's
-        scoring (`_PlainWords`), the rest by Whoosh; `whoosh=True` uses Whoosh for every
-        query (the reference the compiled path is tested against). Fragments and "did you
-        mean" come from Whoosh either way. Raises BadQuery (a ValueError) for a query that
-        cannot run, IndexProblem if the index turns out to be damaged.
+        Plain words, and queries that parse to the same kind of query (groups, `a OR b`,
+        `title:word`: see `_PlainWords.plan` and _WHOOSH_ONLY), are scored by the compiled
+        BM25F twin of Whoosh's scoring (`_PlainWords`), the rest by Whoosh; `whoosh=True`
+        uses Whoosh for every query (the reference the compiled path is tested against).
+        Fragments and "did you mean" come from Whoosh either way. Raises BadQuery (a
+        ValueError) for a query that cannot run, IndexProblem if the index turns out to be
+        damaged.
         """
         filters = filters or Filters()
         q = self.parse(text)
         try:
             with self._lock:
-                if not whoosh and not _SYNTAX.search(text) and not any(w in _OPERATORS for w in text.split()):
+                if not whoosh and not _WHOOSH_ONLY.search(text):
                     plain = self.plain_words()
                     plan = plain.plan(q)
                     if plan is not None:
@@ -1712,14 +1722,21 @@ def _fsync_dir(path: Path) -> None:
 
 
 def update_index(config: Config, rebuild: bool = False, progress: Progress | None = None, kb: KB | None = None,
-                 embed_progress: Progress | None = None) -> BuildReport:
+                 embed_progress: Progress | None = None, start_embedding: bool = True) -> BuildReport:
     """Bring the configured index up to date (the `kbtool index` command).
 
     Without `kb` an incremental update parses only the files that changed (see
     `Index.update`); the whole KB is loaded when that cannot decide, or for `rebuild`.
     With semantic matching on, only new or changed documents are embedded.
+    `start_embedding=False` (the automatic refresh before a search or suggestion) keeps
+    embeddings up to date but never starts embedding a whole KB that has none: that takes
+    minutes at 10,000 articles and belongs to an explicit `kbtool index`.
     """
     idx = Index.for_config(config, embed_progress)
+    if idx.semantic and not start_embedding:
+        cur = current_build(idx.dir)
+        if cur is None or not (cur / semantic_mod.EMBEDDINGS).exists():
+            idx.semantic, idx.semantic_off = False, "not started by an automatic refresh (run `kbtool index`)"
     if kb is None and not rebuild:
         try:
             return idx.update(config.kb, progress)
@@ -1741,7 +1758,7 @@ def search(config: Config, text: str, filters: Filters | None = None, limit: int
     report = None
     if stale and auto_update:
         try:
-            report = update_index(config)
+            report = update_index(config, start_embedding=False)
             stale = False
         except IndexBusy:
             pass

@@ -87,6 +87,7 @@ def wanted(setting: bool | str) -> tuple[bool, str | None]:
 _model: Any = None
 _load_error: str | None = None
 _model_lock = threading.Lock()
+_encode_lock = threading.Lock()
 
 
 def model() -> Any:
@@ -115,7 +116,7 @@ def model() -> Any:
     return _model
 
 
-def embed(texts: list[str], progress: "Progress | None" = None) -> np.ndarray:
+def embed(texts: list[str], progress: "Progress | None" = None, max_tokens: int | None = None) -> np.ndarray:
     """Unit-length float32 vectors, one row per text.
 
     Texts are embedded shortest first so each batch pads little, in blocks so a long
@@ -136,16 +137,29 @@ def embed(texts: list[str], progress: "Progress | None" = None) -> np.ndarray:
     block = BATCH * 8
     for start in range(0, len(order), block):
         idx = order[start:start + block]
-        vecs = m.encode([texts[i] for i in idx], batch_size=BATCH, normalize_embeddings=True,
-                        convert_to_numpy=True, show_progress_bar=False)
+        with _encode_lock:  # (max_seq_length is the model's state)
+            full = m.max_seq_length
+            m.max_seq_length = min(full, max_tokens or full)
+            try:
+                vecs = m.encode([texts[i] for i in idx], batch_size=BATCH, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False)
+            finally:
+                m.max_seq_length = full
         out[idx] = vecs
         if progress:
             progress(min(start + block, len(order)), len(order))
     return out
 
 
+# A ticket is read up to its first 48 word pieces (documents: the model's 256). The problem
+# is stated first, the lexical side reads the whole ticket, and the model's cost grows with
+# length: at 10,000 articles suggest p95 was 53.6 / 36.0 / 29.1 ms at 128 / 64 / 48 pieces,
+# with the same P@1 on StackFAQ and the golden set and 0.943 -> 0.940 on generated tickets.
+QUERY_TOKENS = 48
+
+
 def embed_query(text: str) -> np.ndarray:
-    return embed([text])[0]
+    return embed([text], max_tokens=QUERY_TOKENS)[0]
 
 
 def doc_rows(title: str, summary: str, body: str) -> list[str]:

@@ -85,7 +85,6 @@ SEMANTIC_WEIGHT = 0.7
 # [0.40, 0.50), 0.93 at [0.50, 0.60), 0.98 above. High: >= 0.60 (or an exact code), medium: >= 0.40.
 HYBRID_MIN_SCORE, HYBRID_DROP = 0.30, 0.20
 HYBRID_HIGH, HYBRID_MEDIUM = 0.60, 0.40
-QUERY_WORDS = 96  # see _query_head
 
 
 # --- ticket clean-up ----------------------------------------------------------------
@@ -460,7 +459,7 @@ class Engine:
         sem = None
         if self.embeddings is not None and ticket.semantic and text.strip():
             try:
-                sem = np.maximum(self.embeddings.similarity(semantic.embed_query(_query_head(text))), 0.0)
+                sem = np.maximum(self.embeddings.similarity(semantic.embed_query(text)), 0.0)
             except semantic.SemanticUnavailable:
                 sem = None  # switched off since the engine was built: the lexical ranking, reported as such
         if sem is not None:
@@ -582,14 +581,6 @@ class Engine:
         for t, f in zip(terms[hit].tolist(), fields[hit].tolist()):
             out.setdefault(FORWARD_FIELDS[f], []).append(self.inv_vocab[t])
         return {f: sorted(v) for f, v in out.items()}
-
-
-def _query_head(text: str) -> str:
-    """What of a cleaned ticket the model reads: the subject and the first QUERY_WORDS words.
-    A problem is stated first; the model's cost grows with length (a 250-word email took
-    four times as long as a 60-word one), and lexical evidence still covers the rest."""
-    words = text.split()
-    return text if len(words) <= QUERY_WORDS else " ".join(words[:QUERY_WORDS])
 
 
 def load_embeddings(build: Path) -> Embeddings | None:

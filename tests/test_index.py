@@ -390,20 +390,91 @@ def test_title_boost_holds_on_the_compiled_path(snap: Snapshot) -> None:
     assert title_hit.score > body_hit.score > 0
 
 
-@pytest.mark.parametrize("query", [
-    '"signature verification"', "webhook AND signature", "webhook OR signature", "webhook NOT timeout",
-    "title:signature", "quarantin*", "webhok~", "webhook^2", "(webhook timeout)", "invo?ce", "*", "(SAML-403)",
-    "NET::ERR_CERT_DATE_INVALID",  # `:` is field syntax
-])
+# Syntax whose parsed query is still an OR of term and phrase queries on the scored fields,
+# with the parser's boosts: the compiled scorer reproduces Whoosh exactly.
+COMPILED_SYNTAX_QUERIES = [
+    "(webhook timeout)", "((webhook) (timeout receiver))", "webhook OR signature", "webhook OR signature OR okta",
+    "(webhook OR (timeout receiver))", "invoice OR refund days", "webhook OR", "OR webhook", "(webhook", "webhook)",
+    "title:signature", "title:quarantined", "text:webhook", "text:quarantined attachment", "title:quarantined text:attachment",
+    "title:(webhook timeout)", "text:(invoice OR refund)", "error_code:ERR_CERT_DATE_INVALID", "error_code:saml-403",
+    "error_parts:cert", "error_parts:cert date", "error_parts:(saml 403) okta", "title:zzzunknown", "(SAML-403)",
+    "title:SAML-403", "text:saml-403 okta", "(WEBHOOK-SIG-MISMATCH OR webhook-timeout)", "NET::ERR_CERT_DATE_INVALID",
+    "webhook:timeout", "title:",
+]
+# Syntax the compiled scorer cannot reproduce: Whoosh scores it.
+WHOOSH_SYNTAX_QUERIES = [
+    '"signature verification"', '"webhook"', "'webhook timeout'", "webhook AND signature", "webhook NOT timeout",
+    "webhook ANDNOT timeout", "webhook ANDMAYBE timeout", "(webhook AND signature) OR okta", "quarantin*",
+    "title:quarant*", "webhok~", "title:webhok~", "webhook^2", "title:webhook^4", "(webhook timeout)^2", "invo?ce",
+    "*", "title:*", "type:runbook", "type:runbook webhook", "webhook OR type:runbook", "status:published",
+    "summary:webhook", "body:webhook", "aliases:webhook", "tags:invoices", "[a TO c]", "title:[a TO c]", "()",
+]
+
+
+def raw_scores(monkeypatch: pytest.MonkeyPatch):
+    """The unrounded (id, score) of every hit a search builds (`Hit.score` is rounded)."""
+    seen: list[tuple[str, float]] = []
+    real = kbindex._hit
+
+    def spy(fields, score, *args):
+        seen.append((fields["id"], float(score)))
+        return real(fields, score, *args)
+
+    monkeypatch.setattr(kbindex, "_hit", spy)
+    return seen
+
+
+@pytest.mark.parametrize("query", COMPILED_SYNTAX_QUERIES)
+def test_syntax_that_parses_to_plain_words_takes_the_compiled_path(snap: Snapshot, query: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups, OR and field:word on a scored field: the compiled path, with Whoosh's ids,
+    scores (unrounded, to 1e-6), order, fragments, totals and suggestions."""
+    seen = raw_scores(monkeypatch)
+    for filters in FILTERS:
+        for limit in (1, 3, 10):
+            seen.clear()
+            fast = snap.search(query, filters, limit=limit)
+            fast_raw = list(seen)
+            seen.clear()
+            slow = snap.search(query, filters, limit=limit, whoosh=True)
+            assert (fast.engine, slow.engine) == ("compiled", "whoosh")
+            same_results(fast, slow)
+            assert [i for i, _ in fast_raw] == [i for i, _ in seen]
+            assert [sc for _, sc in fast_raw] == pytest.approx([sc for _, sc in seen], abs=1e-6)
+
+
+def test_field_word_keeps_the_field_unboosted(snap: Snapshot) -> None:
+    """`title:word` is a title term of boost 1 (not the title's 4) in Whoosh: so too compiled."""
+    plain, one = snap.search("quarantined", limit=1), snap.search("title:quarantined", limit=1)
+    assert (plain.engine, one.engine) == ("compiled", "compiled")
+    assert ids(plain) == ids(one) == ["release-quarantined-attachments"]
+    assert one.hits[0].score < plain.hits[0].score
+    assert snap.search("title:quarantined", limit=5).total < snap.search("quarantined", limit=5).total
+
+
+@pytest.mark.parametrize("query", WHOOSH_SYNTAX_QUERIES)
 def test_syntax_queries_go_through_whoosh(built: tuple[Path, Path], query: str, monkeypatch: pytest.MonkeyPatch) -> None:
     s = Index(built[1]).open()
     try:
         monkeypatch.setattr(Snapshot, "_search_plain", lambda *a, **k: pytest.fail("compiled path used"))
-        r = s.search(query)
-        assert r.engine == "whoosh"
-        same_results(r, s.search(query, whoosh=True))
+        for filters in (None, Filters(include_retired=True), Filters(type="runbook")):
+            r = s.search(query, filters)
+            assert r.engine == "whoosh"
+            same_results(r, s.search(query, filters, whoosh=True))
     finally:
         s.close()
+
+
+@pytest.mark.parametrize("query", [q for q in WHOOSH_SYNTAX_QUERIES if not kbindex._WHOOSH_ONLY.search(q)])
+def test_plan_refuses_what_it_cannot_reproduce(snap: Snapshot, query: str) -> None:
+    """Past the text gate (quotes, `^`, ranges), the parsed query decides."""
+    assert snap.plain_words().plan(snap.parse(query)) is None
+
+
+def test_plan_refuses_boosts_even_past_the_text_gate(snap: Snapshot) -> None:
+    assert snap.plain_words().plan(snap.parse("webhook^2")) is None
+    assert snap.plain_words().plan(snap.parse("(webhook timeout)^2")) is None
+    assert snap.plain_words().plan(snap.parse("title:webhook^3")) is None
 
 
 def test_compiled_path_agrees_on_a_bigger_kb(tmp_path: Path) -> None:
@@ -422,7 +493,10 @@ def test_compiled_path_agrees_on_a_bigger_kb(tmp_path: Path) -> None:
     try:
         for query in ("tango", "alpha bravo", "tango uniform delta", "restart golf", "generated article",
                       "token42", "check hotel 7", "sierra webhook invoice", "word3 tango", "SAML-403",
-                      "tango-uniform", "alpha-bravo", "bravo-alpha", "uniform-tango delta"):
+                      "tango-uniform", "alpha-bravo", "bravo-alpha", "uniform-tango delta",
+                      # syntax that parses to the same kind of query
+                      "(tango uniform) OR delta", "title:tango text:delta", "text:(alpha-bravo OR word3)",
+                      "title:(generated article) golf"):
             for filters in (None, Filters(product="platform"), Filters(tag="alpha"), Filters(type="howto")):
                 fast, slow = s.search(query, filters, limit=20), s.search(query, filters, limit=20, whoosh=True)
                 assert fast.engine == "compiled"
