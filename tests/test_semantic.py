@@ -23,7 +23,7 @@ from kbtool.content import load_kb
 from kbtool.index import Index
 from kbtool.suggest import Engine, Ticket, evaluate, read_golden
 
-from conftest import SAMPLE_KB, SHARED
+from conftest import SAMPLE_KB, SHARED, require_semantic
 
 # --- without the model -----------------------------------------------------------------
 
@@ -117,11 +117,7 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample KB indexed with embeddings, once per module (embedding costs seconds)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("KBTOOL_SEMANTIC", raising=False)
-        reason = semantic.unavailable_reason()
-        if reason:
-            if os.environ.get("CI"):
-                pytest.fail(f"semantic tests under CI=true, but {reason}")
-            pytest.skip(reason)
+        require_semantic()
         d = tmp_path_factory.mktemp("semantic") / "ix"
         report = Index(d, semantic=True).build(load_kb(SAMPLE_KB))
         assert report.embedded == report.added
