@@ -46,7 +46,7 @@ CHUNK_WORDS = 180
 # both; at 2.5x the embedding time. Raise it for KBs whose articles bury the problem.
 MAX_CHUNKS = 1
 BATCH = 32
-INSTALL_HINT = "install the semantic extra: pip install 'kbtool[semantic]'"
+INSTALL_HINT = "pip install 'kbtool[semantic]'"
 
 
 class SemanticUnavailable(RuntimeError):
@@ -66,7 +66,7 @@ def unavailable_reason() -> str | None:
         except (ImportError, ValueError):
             found = False
         if not found:
-            return f"the semantic extra is not installed ({INSTALL_HINT})"
+            return f"the semantic extra is not installed: {INSTALL_HINT}"
     return None
 
 
