@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from click.testing import CliRunner
@@ -16,6 +17,19 @@ from kbtool.site import (
     build_site, normalise_list_indent, plan_site,
 )
 from test_site_kbgen import PNG, make_config, site_files, write_article
+
+RUNBOOK_BODY = ("## When to use\n\nx\n\n## Prerequisites\n\nx\n\n## Steps\n\n1. x\n\n"
+                "## Verification\n\nx\n\n## Escalation\n\nx")
+
+
+def _built(tmp_path_factory: pytest.TempPathFactory, name: str, make_kb: Callable[[Path], Path]):
+    """A KB made by `make_kb`, built into a site once per module: (result, site dir, files)."""
+    root = tmp_path_factory.mktemp(name)
+    kb = make_kb(root / "kb")
+    cfg = make_config(root, kb)
+    result = build_site(load_kb(kb, cfg), cfg)
+    return result, root / "site", site_files(root / "site")
+
 
 # --- a small KB exercising every rule ------------------------------------------------------
 
@@ -78,8 +92,7 @@ def _tiny_kb(kb: Path) -> Path:
     write_article(kb, "old-orphan", "## Steps\n\n1. Old.", status="retired", replaced_by="draft-guide",
                   title="Orphaned retired title")
     write_article(kb, "broken-public", "## Steps\n\n1. Broken.", summary=None, title="Broken public title")
-    write_article(kb, "rb-restart", "## When to use\n\nx\n\n## Prerequisites\n\nx\n\n## Steps\n\n1. x\n\n"
-                  "## Verification\n\nx\n\n## Escalation\n\nx", folder="runbooks", type="runbook",
+    write_article(kb, "rb-restart", RUNBOOK_BODY, folder="runbooks", type="runbook",
                   audience="internal", title="Restart runbook title")
     (kb / "articles" / "img").mkdir()
     (kb / "articles" / "img" / "flow.png").write_bytes(PNG)
@@ -89,11 +102,7 @@ def _tiny_kb(kb: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("tiny")
-    kb = _tiny_kb(root / "kb")
-    cfg = make_config(root, kb)
-    result = build_site(load_kb(kb, cfg), cfg)
-    return result, root / "site", site_files(root / "site")
+    return _built(tmp_path_factory, "tiny", _tiny_kb)
 
 
 def _page(files: dict[str, str], article_id: str) -> str:
@@ -359,19 +368,14 @@ def _legacy_kb(kb: Path) -> Path:
     for name, fields in hidden.items():
         write_article(kb, f"hidden-{name}", "## Steps\n\n1. Hidden.", legacy_urls=[f"/hc/en-us/articles/9-Secret-{name}"],
                       **fields)
-    write_article(kb, "hidden-runbook", "## When to use\n\nx\n\n## Prerequisites\n\nx\n\n## Steps\n\n1. x\n\n"
-                  "## Verification\n\nx\n\n## Escalation\n\nx", folder="runbooks", type="runbook", audience="internal",
+    write_article(kb, "hidden-runbook", RUNBOOK_BODY, folder="runbooks", type="runbook", audience="internal",
                   legacy_urls=["/hc/en-us/articles/9-Secret-runbook"])
     return kb
 
 
 @pytest.fixture(scope="module")
 def legacy(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("legacy")
-    kb = _legacy_kb(root / "kb")
-    cfg = make_config(root, kb)
-    result = build_site(load_kb(kb, cfg), cfg)
-    return result, root / "site", site_files(root / "site")
+    return _built(tmp_path_factory, "legacy", _legacy_kb)
 
 
 def _target_of(site: Path, page: str, html: str) -> Path:
