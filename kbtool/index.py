@@ -408,6 +408,11 @@ class _ForwardBuilder:
 _LINE_ID = re.compile(rb'^\{"id": ("(?:[^"\\]|\\.)*")')
 
 
+# the content hash (hex) of a forward document line; JSON escapes quotes inside strings, so
+# only the real key matches
+_LINE_HASH = re.compile(rb'"hash": "([0-9a-f]+)"')
+
+
 def _line_id(line: bytes) -> str:
     m = _LINE_ID.match(line)
     if m is None:
@@ -1666,11 +1671,16 @@ class Index:
                 previous = None  # damaged: embed everything again
         _vocab, lines, _arrays = _load_forward(new / FORWARD)
 
+        def texts(line: bytes) -> tuple[str, str, str]:
+            d = json.loads(line)
+            return str(d["title"]), str(d.get("summary") or ""), str(d.get("body") or "")
+
         def docs() -> Iterator[tuple[str, str, Callable[[], tuple[str, str, str]]]]:
+            # id and hash without decoding each line (bodies and all): only documents to embed are decoded
             for line in lines:
-                d = json.loads(line)
-                yield str(d["id"]), str(d["hash"]), lambda d=d: (str(d["title"]), str(d.get("summary") or ""),
-                                                                 str(d.get("body") or ""))
+                m = _LINE_HASH.search(line)
+                h = m.group(1).decode("ascii") if m else str(json.loads(line)["hash"])
+                yield _line_id(line), h, lambda line=line: texts(line)
 
         t0 = time.perf_counter()
         try:

@@ -461,7 +461,7 @@ class Engine:
             try:
                 sem = np.maximum(self.embeddings.similarity(semantic.embed_query(text)), 0.0)
             except semantic.SemanticUnavailable:
-                sem = None  # switched off since the engine was built: the lexical ranking, reported as such
+                pass  # switched off since the engine was built: the lexical ranking, reported as such
         if sem is not None:
             # convex fusion of theoretically normalised scores (see SEMANTIC_WEIGHT)
             scores = SEMANTIC_WEIGHT * sem + (1.0 - SEMANTIC_WEIGHT) * np.minimum(scores / max(best, 1e-9), 1.0)
