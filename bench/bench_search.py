@@ -22,11 +22,11 @@ Exit status 1 if a target is missed (so CI can run it as a check).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import shutil
 import statistics
-import os
 import sys
 import tempfile
 import time

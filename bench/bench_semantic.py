@@ -81,8 +81,8 @@ def engine_of(idx: Index) -> S.Engine:
 
 def run_mode(eng: S.Engine, cases: list[dict[str, Any]], mode: str, audience: str = "internal") -> dict[str, float]:
     """Quality and per-ticket latency of one ranking mode."""
-    old = S.SEMANTIC_WEIGHT
-    S.SEMANTIC_WEIGHT = 1.0 if mode == "semantic" else old
+    old = S.engine.SEMANTIC_WEIGHT  # (read by the engine module: set there)
+    S.engine.SEMANTIC_WEIGHT = 1.0 if mode == "semantic" else old
     try:
         times: list[float] = []
         real = eng.suggest
@@ -99,7 +99,7 @@ def run_mode(eng: S.Engine, cases: list[dict[str, Any]], mode: str, audience: st
         finally:
             del eng.suggest
     finally:
-        S.SEMANTIC_WEIGHT = old
+        S.engine.SEMANTIC_WEIGHT = old
     return {"p@1": rep.p_at_1, "mrr": rep.mrr, "r@5": rep.recall_at_5, "p50": pct(times, 50) * 1000,
             "p95": pct(times, 95) * 1000, "n": rep.n}
 

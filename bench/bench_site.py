@@ -21,7 +21,6 @@ import argparse
 import os
 import random
 import re
-import shutil
 import sys
 import tempfile
 import time
@@ -30,9 +29,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import kbtool.site.build as site  # noqa: E402  (plan_site is looked up there at build time)
 from kbtool.config import load_config  # noqa: E402
 from kbtool.content import load_kb  # noqa: E402
-import kbtool.site as site  # noqa: E402
 from kbtool.site import build_site  # noqa: E402
 
 PRODUCTS = ["auth", "sso", "scim", "api", "webhooks", "browser", "data", "billing", "admin", "email",
@@ -80,7 +79,7 @@ def generate_kb(root: Path, n: int, seed: int = 7) -> None:
         code = f"{rnd.choice(['ERR', 'API', 'SYNC', 'AUTH', 'HOOK'])}-{rnd.randint(100, 999)}"
         others = rnd.sample(ids, 4)
         parts = [paragraph(2)]
-        for s, title in enumerate(SECTIONS[t]):
+        for title in SECTIONS[t]:
             parts.append(f"## {title}")
             if title in ("Steps", "Resolution", "Workaround"):
                 parts.append("\n".join(

@@ -34,14 +34,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
-import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -55,7 +56,6 @@ from kbtool.config import load_config  # noqa: E402
 from kbtool.content import load_kb  # noqa: E402
 from kbtool.index import FORWARD_FIELDS, Index, analyze  # noqa: E402
 from kbtool.suggest import FIELD_WEIGHTS, Engine, Ticket, clean_ticket  # noqa: E402
-
 
 # --- generated KB ---------------------------------------------------------------------
 
@@ -275,7 +275,8 @@ def full_query_terms(engine: Engine, t: dict[str, Any]) -> list[tuple[str, float
 
 class WhooshPath:
     def __init__(self, build: Path) -> None:
-        from whoosh import index as windex, query as wq
+        from whoosh import index as windex
+        from whoosh import query as wq
         from whoosh.scoring import BM25F
 
         self.wq = wq
@@ -327,10 +328,10 @@ class TantivyPath:
         self.gate = tantivy.Query.const_score_query(tantivy.Query.term_query(self.schema, "gate", "yes"), 0.0)
 
     def search(self, terms: list[tuple[str, float]], limit: int = 10) -> list[str]:
-        Q, O = self.t.Query, self.t.Occur
-        clauses = [(O.Should, Q.boost_query(Q.term_query(self.schema, f, t), FIELD_WEIGHTS[f] * w))
+        Q, Occur = self.t.Query, self.t.Occur
+        clauses = [(Occur.Should, Q.boost_query(Q.term_query(self.schema, f, t), FIELD_WEIGHTS[f] * w))
                    for t, w in terms for f in FORWARD_FIELDS]
-        clauses.append((O.Must, self.gate))
+        clauses.append((Occur.Must, self.gate))
         res = self.searcher.search(Q.boolean_query(clauses), limit, count=False)
         return [self.searcher.doc(addr)["id"][0] for _, addr in res.hits]
 
@@ -366,7 +367,7 @@ def raw_ranking(engine: Engine, t: dict[str, Any], k: int = 10) -> list[str]:
 
     scores, _ = engine.rank(Ticket(t["subject"], t["body"], None, "public", k))
     top = np.argsort(-scores, kind="stable")[:k]
-    return [str(engine.docs[i]["id"]) for i in top if scores[i] > 0]
+    return [engine.docs[i].id for i in top if scores[i] > 0]
 
 
 def quality(ranked: dict[str, list[str]], tickets: list[dict[str, Any]]) -> dict[str, float]:
@@ -444,13 +445,13 @@ def run_kb(name: str, root: Path, tickets: list[dict[str, Any]], whoosh_budget: 
         rows["engine-rank"]["ranked"] = {t["id"]: raw_ranking(engine, t) for t in ts}
         w = WhooshPath(snap.build)
         try:
-            rows["whoosh"] = measure(lambda t: w.search(terms[t["id"]]), ts, whoosh_budget)
+            rows["whoosh"] = measure(lambda t, w=w, terms=terms: w.search(terms[t["id"]]), ts, whoosh_budget)
         finally:
             w.close()
         if tv is not None:
             for t in ts[:20]:
                 tv.search(terms[t["id"]])
-            rows["tantivy"] = measure(lambda t: tv.search(terms[t["id"]]), ts)
+            rows["tantivy"] = measure(lambda t, terms=terms: tv.search(terms[t["id"]]), ts)
         per_kind[kind] = {"rows": rows, "tickets": ts, "terms": [len(v) for v in terms.values()]}
     if len(per_kind) == 2:  # all tickets: the short and long measurements together
         merged: dict[str, Any] = {}
@@ -507,6 +508,28 @@ OFF_TOPIC = [
     "Our Kubernetes pods are crash looping after the helm upgrade", "Excel formula VLOOKUP returns #N/A",
     "How do I mount an NFS share on Ubuntu?", "Windows update stuck at 35%", "wifi keeps dropping in the meeting room",
 ]
+
+
+def huge_ticket(root: Path, repeat: int = 5) -> dict[str, Any]:
+    """One ~20,000-word ticket (a short report pasted 50 times, then a log of unique words) on the sample
+    KB: the engine keeps the ticket's best terms. Timed here, not asserted (tests/suggest checks the answer)."""
+    cfg = ensure_index(root)
+    snap = Index.for_config(cfg).open()
+    engine = Engine(snap.forward(), cfg.site_url)
+    snap.close()
+    body = ("Our webhook endpoint deliveries show WEBHOOK-TIMEOUT: No response within 10 seconds. " * 50
+            + " ".join(f"word{i}" for i in range(20000)))
+    times, top = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        res = engine.suggest(Ticket("webhooks", body))
+        times.append(time.perf_counter() - t0)
+        top = res.suggestions[0].id if res.suggestions else None
+    out = {"chars": len(body), "best_ms": round(min(times) * 1000, 1), "worst_ms": round(max(times) * 1000, 1),
+           "top": top}
+    print(f"\nsample KB / one {len(body):,}-character ticket: best {out['best_ms']} ms, worst {out['worst_ms']} ms "
+          f"of {repeat}; top hit {top}", flush=True)
+    return out
 
 
 def calibrate() -> None:
@@ -594,9 +617,8 @@ def main() -> None:
     except ImportError:
         print("# tantivy not installed (pip install '.[bench]'); skipping the outside reference", file=sys.stderr)
         tantivy_on = False
-    import platform
-
     import os
+    import platform
 
     print(f"# bench_suggest: python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}; 10k source: "
@@ -628,6 +650,7 @@ def main() -> None:
                                       "subject": c.get("subject", ""), "body": c.get("body", ""), "expected": c["expected"]})
             cases += make_tickets(REPO / "kb", None, args.short // 2, args.long // 2)
             results["sample"] = run_kb("sample KB", root, cases, args.whoosh_budget, tantivy_on, args.repeat)
+            results["sample_huge_ticket"] = huge_ticket(root)
         else:
             n = int(size)
             root = build_big_kb(OUT / f"kb{n}", n)

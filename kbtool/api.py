@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__
 from .config import Config, load_config
 from .index import IndexProblem
-from .suggest import EngineHolder, Ticket
+from .suggest import DocMeta, Engine, EngineHolder, SuggestResult, Ticket
 
 MAX_BODY = 256 * 1024
 
@@ -68,12 +69,21 @@ class SuggestRequest(BaseModel):
         return data
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
 class Why(BaseModel):
-    error_codes: list[str] = []
-    terms: dict[str, list[str]] = {}
-    product: str | None = None
-    replaces: str | None = None
-    semantic: float | None = Field(None, description="Cosine similarity to the ticket, when semantic matching took part.")
+    """The evidence for a suggestion: a field that does not apply is left out."""
+
+    error_codes: list[str] = Field(default=[], description="Error codes of the ticket that the article lists.")
+    terms: dict[str, list[str]] = Field(default={}, description="Words of the ticket found in each field of the article.")
+    semantic: float | None = Field(default=None, exclude_if=_is_none,
+                                   description="Cosine similarity to the ticket, when semantic matching took part.")
+    product: str | None = Field(default=None, exclude_if=_is_none,
+                                description="The ticket's product, when it is the article's.")
+    replaces: str | None = Field(default=None, exclude_if=_is_none,
+                                 description="The retired article this one replaces, when the match came through it.")
 
 
 class SuggestionOut(BaseModel):
@@ -88,9 +98,9 @@ class SuggestionOut(BaseModel):
 
 class SuggestResponse(BaseModel):
     suggestions: list[SuggestionOut]
-    reason: str | None = Field(None, description="Why nothing was suggested, when the list is empty.")
-    error_codes: list[str] = Field([], description="Error signatures found in the ticket.")
-    semantic: bool = Field(False, description="Whether semantic matching took part.")
+    reason: str | None = Field(default=None, description="Why nothing was suggested, when the list is empty.")
+    error_codes: list[str] = Field(default=[], description="Error signatures found in the ticket.")
+    semantic: bool = Field(default=False, description="Whether semantic matching took part.")
 
 
 class ArticleOut(BaseModel):
@@ -109,8 +119,8 @@ class Health(BaseModel):
     status: Literal["ok"]
     version: str
     documents: int
-    semantic: bool = Field(False, description="Whether suggestions use the embedding model.")
-    semantic_note: str | None = Field(None, description="Why not, when they do not.")
+    semantic: bool = Field(default=False, description="Whether suggestions use the embedding model.")
+    semantic_note: str | None = Field(default=None, description="Why not, when they do not.")
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -180,36 +190,50 @@ class _BodyGuard:
         await self.app(scope, limited, guarded_send)
 
 
-def create_app(config: Config, token: str | None = None) -> FastAPI:
-    """The API over `config`'s index. `token` (else $KBTOOL_API_TOKEN) turns auth on."""
-    token = (os.environ.get("KBTOOL_API_TOKEN") if token is None else token) or None
-    holder = EngineHolder(config)
-    app = FastAPI(title="kbtool suggest API", version=__version__,
-                  description="Ticket text in, ranked knowledge-base articles out, with the evidence for each.")
-    app.add_middleware(_BodyGuard)
+def suggest_response(result: SuggestResult) -> SuggestResponse:
+    """The engine's result as the API's response model (the one mapping from engine to API)."""
+    return SuggestResponse.model_validate(result, from_attributes=True)
 
-    bearer = HTTPBearer(auto_error=False, description="The server's KBTOOL_API_TOKEN.")
 
-    # (dependencies are `async`: trivial work, so no thread-pool hop per request)
-    async def with_token(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> bool:
-        """True for a caller with the valid token; 401 for anyone else."""
-        assert token is not None
-        value = creds.credentials.strip().encode() if creds is not None else b""
-        if not hmac.compare_digest(value, token.encode()):
-            raise StarletteHTTPException(401, "a valid bearer token is required")
-        return True
+def article_response(doc: DocMeta) -> ArticleOut:
+    """An indexed document's metadata as the API's article model."""
+    return ArticleOut.model_validate(doc, from_attributes=True)
+
+
+Authorized = Callable[..., Awaitable[bool]]
+
+
+def auth_dependency(token: str | None) -> Authorized:
+    """A dependency telling whether the caller has the valid token: always False when the server
+    has none; with one, 401 for a caller without it. (The bearer scheme is in the OpenAPI spec only
+    when the server requires it.)"""
 
     async def open_access() -> bool:
         return False
 
-    # The bearer scheme is in the OpenAPI spec only when the server requires it.
-    authorized = open_access if token is None else with_token
+    if token is None:
+        return open_access
+    bearer = HTTPBearer(auto_error=False, description="The server's KBTOOL_API_TOKEN.")
+    expected = token.encode()
 
-    async def engine() -> Any:
-        """The engine of the current index build. Endpoints run on the event loop: ranking is
-        CPU-bound and holds the GIL anyway, and a thread-pool hop per request costs ~1 ms. Loading
-        the first build runs in the thread pool; later builds compile in a background thread
-        while requests keep using the previous engine."""
+    # (dependencies are `async`: trivial work, so no thread-pool hop per request)
+    async def with_token(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> bool:
+        """True for a caller with the valid token; 401 for anyone else."""
+        value = creds.credentials.strip().encode() if creds is not None else b""
+        if not hmac.compare_digest(value, expected):
+            raise StarletteHTTPException(401, "a valid bearer token is required")
+        return True
+
+    return with_token
+
+
+def engine_dependency(holder: EngineHolder) -> Callable[[], Awaitable[Engine]]:
+    """A dependency giving the engine of the current index build (503 while there is none)."""
+
+    async def engine() -> Engine:
+        """Endpoints run on the event loop: ranking is CPU-bound and holds the GIL anyway, and a
+        thread-pool hop per request costs ~1 ms. Loading the first build runs in the thread pool;
+        later builds compile in a background thread while requests keep using the previous engine."""
         try:
             if holder.loaded:
                 return holder.get(wait=False)
@@ -217,29 +241,45 @@ def create_app(config: Config, token: str | None = None) -> FastAPI:
         except IndexProblem as e:
             raise StarletteHTTPException(503, str(e)) from None
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400:  # FastAPI could not decode the body (bad UTF-8, JSON nested too deep)
-            return _error(422, "invalid_request", "the request body is not valid JSON")
-        codes = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                 413: "too_large", 415: "unsupported_media_type", 503: "unavailable"}
-        headers = dict(getattr(exc, "headers", None) or {})  # e.g. Allow on 405
-        if exc.status_code == 401:
-            headers["WWW-Authenticate"] = "Bearer"
-        return _error(exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail), headers or None)
+    return engine
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in exc.errors()[:5]:  # messages name fields, never echo the submitted text
-            if err.get("type") == "json_invalid":
-                parts.append("the request body is not valid JSON")
-                continue
-            loc = list(err.get("loc", ()))
-            loc = loc[1:] if loc[:1] == ["body"] else loc
-            msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-            parts.append(f"{'.'.join(str(x) for x in loc) or 'request'}: {msg}")
-        return _error(422, "invalid_request", "; ".join(parts))
+
+_ERROR_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                413: "too_large", 415: "unsupported_media_type", 503: "unavailable"}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI could not decode the body (bad UTF-8, JSON nested too deep)
+        return _error(422, "invalid_request", "the request body is not valid JSON")
+    headers = dict(getattr(exc, "headers", None) or {})  # e.g. Allow on 405
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return _error(exc.status_code, _ERROR_CODES.get(exc.status_code, "error"), str(exc.detail), headers or None)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for err in exc.errors()[:5]:  # messages name fields, never echo the submitted text
+        if err.get("type") == "json_invalid":
+            parts.append("the request body is not valid JSON")
+            continue
+        loc = list(err.get("loc", ()))
+        loc = loc[1:] if loc[:1] == ["body"] else loc
+        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{'.'.join(str(x) for x in loc) or 'request'}: {msg}")
+    return _error(422, "invalid_request", "; ".join(parts))
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Every error as `{"error": {"code", "message"}}`; 400s from body decoding become 422s."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+
+def add_routes(app: FastAPI, authorized: Authorized, engine: Callable[[], Awaitable[Engine]]) -> None:
+    """/v1/suggest, /v1/articles/{id} and /healthz."""
 
     @app.post("/v1/suggest", response_model=SuggestResponse, responses=ERRORS, summary="Suggest articles for a ticket")
     async def suggest(req: SuggestRequest, is_authorized: bool = Depends(authorized)) -> Any:
@@ -248,23 +288,17 @@ def create_app(config: Config, token: str | None = None) -> FastAPI:
         if not (req.subject.strip() or req.body.strip()):
             return SuggestResponse(suggestions=[], reason="the ticket is empty")
         result = (await engine()).suggest(Ticket(req.subject, req.body, req.product, req.audience, req.limit,
-                                                      req.semantic))
-        # the engine's dict already has the documented shape: send it as is, not re-validated field by field
-        return JSONResponse(result.to_dict())
+                                                 req.semantic))
+        return suggest_response(result)
 
     @app.get("/v1/articles/{article_id}", response_model=ArticleOut,
              responses={**ERRORS, 404: {"model": ErrorBody, "description": "No such article for this caller."}},
              summary="An article's metadata")
     async def article(article_id: str, is_authorized: bool = Depends(authorized)) -> Any:
-        eng = await engine()
-        i = eng.index_of.get(article_id)
-        # Public callers learn nothing about non-public ids: the same 404 as a missing one.
-        if i is None or not (eng.public[i] if not is_authorized else eng.live[i]):
+        doc = (await engine()).article(article_id, internal=is_authorized)
+        if doc is None:  # public callers learn nothing about non-public ids: the same 404 as a missing one
             raise StarletteHTTPException(404, "no such article")
-        d = eng.docs[i]
-        return ArticleOut(id=d["id"], title=d["title"], type=d["type"], status=d["status"], audience=d["audience"],
-                          product=d.get("product") or None, summary=d["summary"],
-                          url=eng.url(d["id"]) if eng.public[i] else None, error_codes=list(d.get("error_codes") or []))
+        return article_response(doc)
 
     @app.get("/healthz", response_model=Health, responses={503: ERRORS[503]}, summary="Liveness and index status")
     async def healthz() -> Any:
@@ -272,6 +306,15 @@ def create_app(config: Config, token: str | None = None) -> FastAPI:
         return Health(status="ok", version=__version__, documents=len(eng.docs), semantic=eng.semantic,
                       semantic_note=eng.semantic_note)
 
+
+def create_app(config: Config, token: str | None = None) -> FastAPI:
+    """The API over `config`'s index. `token` (else $KBTOOL_API_TOKEN) turns auth on."""
+    token = (os.environ.get("KBTOOL_API_TOKEN") if token is None else token) or None
+    app = FastAPI(title="kbtool suggest API", version=__version__,
+                  description="Ticket text in, ranked knowledge-base articles out, with the evidence for each.")
+    app.add_middleware(_BodyGuard)
+    add_error_handlers(app)
+    add_routes(app, auth_dependency(token), engine_dependency(EngineHolder(config)))
     return app
 
 

@@ -11,13 +11,16 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
 from .config import AUDIENCES, STATUSES, TYPES, Config, ConfigError, load_config
 from .content import KB, load_kb
+
+if TYPE_CHECKING:  # (imported where used: the commands that need them load them)
+    from .suggest import Engine, SuggestResult
 
 
 class UsageError(click.ClickException):
@@ -326,7 +329,7 @@ def lint_cmd(kb: Path | None, paths: tuple[Path, ...], fmt: str, today: str | No
             raw = run(kbase)
             result = L.apply_baseline(raw, baseline) if baseline is not None else raw
             if fix:
-                applied = L.fix(kbase, cfg, result)
+                applied = L.fix(kbase, result)
                 for a in applied:
                     click.echo(f"{L.display_path(a.path)}:{a.line}: {a.code} fixed: {a.description}", err=True)
                 if applied:
@@ -458,7 +461,7 @@ def preview_cmd(kb: Path | None, dev_addr: str, open_browser: bool, strict: bool
 # --- suggest / eval / serve -----------------------------------------------------------
 
 
-def _engine(cfg: Config) -> Any:
+def _engine(cfg: Config) -> Engine:
     """The suggest engine over the configured index, refreshed first if the KB changed."""
     from .index import Index, IndexProblem, update_index
     from .suggest import EngineHolder
@@ -473,22 +476,23 @@ def _engine(cfg: Config) -> Any:
         raise click.ClickException(str(e)) from None
 
 
-def _print_suggestions(result: Any) -> None:
+def _print_suggestions(result: SuggestResult) -> None:
     if not result.suggestions:
         click.echo(f"no suggestions: {result.reason}")
         return
     for rank, s in enumerate(result.suggestions, 1):
         click.echo(f"{rank}. {s.id}  {s.title}  [{s.confidence}, score {s.score}]")
         click.echo(f"   {s.url}")
+        why = s.why
         evidence = []
-        if s.why.get("error_codes"):
-            evidence.append("codes: " + ", ".join(s.why["error_codes"]))
-        for fld, terms in s.why.get("terms", {}).items():
+        if why.error_codes:
+            evidence.append("codes: " + ", ".join(why.error_codes))
+        for fld, terms in why.terms.items():
             evidence.append(f"{fld}: " + ", ".join(terms[:6]))
-        if s.why.get("semantic") is not None:
-            evidence.append(f"semantic similarity {s.why['semantic']:.2f}")
-        if s.why.get("replaces"):
-            evidence.append(f"replaces retired {s.why['replaces']}")
+        if why.semantic is not None:
+            evidence.append(f"semantic similarity {why.semantic:.2f}")
+        if why.replaces:
+            evidence.append(f"replaces retired {why.replaces}")
         click.echo("   why: " + "; ".join(evidence))
         click.echo(f"   {s.snippet}")
 
@@ -594,12 +598,12 @@ def eval_cmd(kb: Path | None, golden: Path, audience: str, min_p1: float | None,
                                               ("recall@5", min_recall5, report.recall_at_5))
               if floor is not None and value < floor]
     if fmt == "json":
-        click.echo(json.dumps({**m, "semantic_note": why_not, "misses": report.misses, "failed": failed},
-                              ensure_ascii=False))
+        misses = [miss.to_dict() for miss in report.misses]
+        click.echo(json.dumps({**m, "semantic_note": why_not, "misses": misses, "failed": failed}, ensure_ascii=False))
     else:
         for miss in report.misses[:show_misses]:
-            click.echo(f"miss {miss['id']}: expected {', '.join(miss['expected'])}, got {', '.join(miss['got']) or '-'}"
-                       f" (rank {miss['rank'] or '>10'})  {miss['subject']}")
+            click.echo(f"miss {miss.id}: expected {', '.join(miss.expected)}, got {', '.join(miss.got) or '-'}"
+                       f" (rank {miss.rank or '>10'})  {miss.subject}")
         click.echo(f"{m['n']} tickets  P@1 {m['p@1']:.3f}  MRR {m['mrr']:.3f}  Recall@5 {m['recall@5']:.3f}  "
                    f"nDCG@5 {m['ndcg@5']:.3f}  semantic {str(m['semantic']).lower()}"
                    + (f" ({why_not})" if why_not else ""))

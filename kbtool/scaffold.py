@@ -10,6 +10,7 @@ import re
 import unicodedata
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -63,7 +64,7 @@ def new_article(config: Config, type_: str, title: str, today: date | None = Non
     path = folder / f"{new_id}.md"
     if path.exists():
         raise ScaffoldError(f"{path} already exists; refusing to overwrite")
-    meta = {
+    meta: dict[str, Any] = {
         "id": new_id, "title": title.strip(), "type": type_, "status": "draft",
         "audience": "internal" if type_ == "runbook" else "public", "owner": owner,
         "summary": "One or two sentences on what this article solves.",

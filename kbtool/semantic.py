@@ -23,9 +23,10 @@ import json
 import os
 import threading
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -116,7 +117,7 @@ def model() -> Any:
     return _model
 
 
-def embed(texts: list[str], progress: "Progress | None" = None, max_tokens: int | None = None) -> np.ndarray:
+def embed(texts: list[str], progress: Progress | None = None, max_tokens: int | None = None) -> np.ndarray:
     """Unit-length float32 vectors, one row per text.
 
     Texts are embedded shortest first so each batch pads little, in blocks so a long
@@ -209,7 +210,7 @@ class Embeddings:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path) -> "Embeddings":
+    def load(cls, path: Path) -> Embeddings:
         """Raises ValueError for a damaged or inconsistent file (and OSError if unreadable)."""
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -218,10 +219,10 @@ class Embeddings:
                 start = z["start"].astype(np.int64)
         except (KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ValueError(f"{path}: damaged embeddings ({type(e).__name__}: {e})") from None
-        e = cls(list(meta["ids"]), list(meta["hashes"]), vectors, start, meta.get("model", ""), meta.get("recipe", 0))
-        if len(e.start) != len(e.ids) + 1 or len(e.hashes) != len(e.ids) or int(e.start[-1]) != len(vectors):
-            raise ValueError(f"{path}: inconsistent embeddings ({len(e.ids)} documents, {len(vectors)} rows)")
-        return e
+        emb = cls(list(meta["ids"]), list(meta["hashes"]), vectors, start, meta.get("model", ""), meta.get("recipe", 0))
+        if len(emb.start) != len(emb.ids) + 1 or len(emb.hashes) != len(emb.ids) or int(emb.start[-1]) != len(vectors):
+            raise ValueError(f"{path}: inconsistent embeddings ({len(emb.ids)} documents, {len(vectors)} rows)")
+        return emb
 
     def compatible(self) -> bool:
         return self.model == MODEL_NAME and self.recipe == RECIPE
@@ -248,7 +249,7 @@ class Embeddings:
 
 
 def build_embeddings(docs: Iterable[tuple[str, str, Callable[[], tuple[str, str, str]]]],
-                     previous: Embeddings | None, progress: "Progress | None" = None) -> tuple[Embeddings, int]:
+                     previous: Embeddings | None, progress: Progress | None = None) -> tuple[Embeddings, int]:
     """Vectors for `docs` — (id, content hash, () -> (title, summary, body)) in index order —
     reusing `previous` rows of every document whose content hash is unchanged.
 

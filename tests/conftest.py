@@ -11,9 +11,7 @@ import pytest
 # would cost seconds each. Tests marked `semantic` (and their fixtures) lift it explicitly.
 os.environ["KBTOOL_SEMANTIC"] = "0"
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_KB = REPO / "kb"
-SHARED = REPO.parent / "shared"
+from kbfactory import SAMPLE_KB  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,3 +53,11 @@ def require_semantic() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"semantic test under CI=true, but {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def semantic_model() -> None:
+    """For module- and session-scoped fixtures that embed: skip (fail under CI=true) without the model."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("KBTOOL_SEMANTIC", raising=False)
+        require_semantic()

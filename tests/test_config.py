@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from kbtool.config import DEFAULT_SECTIONS, AUDIENCES, STATUSES, TYPES, Config, ConfigError, find_config_file, load_config
+from kbtool.config import (
+    AUDIENCES,
+    DEFAULT_SECTIONS,
+    STATUSES,
+    TYPES,
+    Config,
+    ConfigError,
+    find_config_file,
+    load_config,
+)
 
 
 @pytest.fixture

@@ -1,0 +1,241 @@
+"""The index directory: build directories, the manifest, the writer's lock, the atomic swap, pruning.
+
+Layout under the index directory (default `.kbtool/index`)::
+
+    current -> build-<stamp>     symlink, swapped atomically with os.replace
+    build-<stamp>/               a complete Whoosh index plus our own files:
+        kbtool-index.json        marker + manifest (format version, KB state it was built from:
+                                 hash/id/size/mtime of every indexed file, size/mtime of skipped ones)
+        forward.npz              per-document analysed term counts (see `forward`)
+    .lock                        flock held by the one writer
+
+Every build, full or incremental, happens in a fresh `build-*` directory and becomes
+visible only when `current` is swapped; the next build removes what a killed one left.
+Whoosh keeps metadata in pickles, so we only ever open a directory whose manifest says
+kbtool wrote it, and never write into a directory holding files that are not ours.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from ..content import Article, discover
+
+FORMAT = "kbtool-index"
+FORMAT_VERSION = 4  # 2: combined weighted `text` field, skipped files in the manifest; 3: forward docs as JSON lines;
+# 4: the forward index also holds the plain-word search fields and filter values (`search_*`)
+MANIFEST = "kbtool-index.json"
+KEEP_BUILDS = 2
+
+
+class IndexProblem(Exception):
+    """A missing, foreign, corrupt or busy index; the message says how to fix it."""
+
+
+class IndexBusy(IndexProblem):
+    """Another process holds the index lock (it is building)."""
+
+
+@dataclass
+class BuildReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+    full: bool = False
+    build: Path | None = None
+    skipped: list[str] = field(default_factory=list)  # KB files with errors, not indexed
+    note: str = ""  # why a full build happened when an incremental one was asked for
+    embedded: int = 0  # documents embedded for semantic matching (the rest reused their vectors)
+    embed_seconds: float = 0.0
+    semantic_note: str = ""  # what happened to the embeddings, or why there are none
+
+    def summary(self) -> str:
+        kind = "full build" if self.full else "incremental"
+        extra = f", {len(self.skipped)} invalid skipped" if self.skipped else ""
+        note = f" ({self.note})" if self.note else ""
+        return (f"indexed ({kind}): {self.added} added, {self.updated} updated, {self.removed} removed, "
+                f"{self.unchanged} unchanged{extra} in {self.seconds:.2f}s{note}")
+
+
+# --- the manifest: what a build was built from ------------------------------------------
+
+
+@dataclass
+class Manifest:
+    kb_root: str
+    files: dict[str, dict[str, object]]  # rel_path -> {"hash", "id", "size", "mtime_ns"} of indexed files
+    built_at: float
+    doc_count: int
+    skipped: dict[str, dict[str, object]] = field(default_factory=dict)  # rel_path -> {"size", "mtime_ns"}
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, "version": FORMAT_VERSION, "kb_root": self.kb_root,
+                           "built_at": self.built_at, "doc_count": self.doc_count, "files": self.files,
+                           "skipped": self.skipped}, separators=(",", ":"))  # no indent: C encoder, 10x faster
+
+    @classmethod
+    def read(cls, build: Path) -> Manifest:
+        mpath = build / MANIFEST
+        try:
+            data = json.loads(mpath.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexProblem(f"{build} is not a kbtool index (no {MANIFEST}); refusing to open it. "
+                               "Run `kbtool index --rebuild`.") from None
+        except (OSError, ValueError) as e:
+            raise IndexProblem(f"index manifest {mpath} is unreadable ({e}). Run `kbtool index --rebuild`.") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise IndexProblem(f"{build} was not written by kbtool; refusing to open it. Run `kbtool index --rebuild`.")
+        if data.get("version") != FORMAT_VERSION:
+            raise IndexProblem(f"index format {data.get('version')} is not supported by this kbtool "
+                               f"(needs {FORMAT_VERSION}). Run `kbtool index --rebuild`.")
+        try:
+            return cls(str(data["kb_root"]), dict(data["files"]), float(data["built_at"]), int(data["doc_count"]),
+                       dict(data.get("skipped") or {}))
+        except (KeyError, TypeError, ValueError) as e:
+            raise IndexProblem(f"index manifest {mpath} is incomplete ({e!r}). Run `kbtool index --rebuild`.") from None
+
+    def write(self, build: Path) -> None:
+        (build / MANIFEST).write_text(self.to_json(), encoding="utf-8")
+
+    def kb_changed(self, root: Path) -> bool:
+        """Cheap check (sizes and mtimes; no hashing) whether the KB at `root` (resolved)
+        differs from the one this build was made from."""
+        if self.kb_root != str(root):
+            return True
+        known = {**self.skipped, **self.files}
+        files = kb_files(root)
+        for rel, full in files:
+            st = known.get(rel)
+            try:
+                s = os.stat(full)
+            except OSError:
+                return True
+            if st is None or st.get("size") != s.st_size or st.get("mtime_ns") != s.st_mtime_ns:
+                return True
+        return len(files) != len(known)
+
+
+def file_state(a: Article) -> dict[str, object]:
+    """The manifest entry of an indexed article's file."""
+    st = a.path.stat()
+    return {"hash": a.content_hash, "id": a.id, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def kb_files(root: Path) -> list[tuple[str, str]]:
+    """(posix path relative to `root`, full path) of the KB's Markdown files, as `content.discover` finds them."""
+    base = str(root)
+    return [(f[len(base) + 1:].replace(os.sep, "/"), f) for f in map(str, discover(root)[0])]
+
+
+# --- the index directory ----------------------------------------------------------------
+
+
+class Lock:
+    """One writer at a time per index directory (flock; released if the process dies)."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.path = index_dir / ".lock"
+        self.fh: IO[str] | None = None
+
+    def __enter__(self) -> Lock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            fh.close()
+            if e.errno in (errno.EAGAIN, errno.EACCES):
+                raise IndexBusy(f"another `kbtool index` is already updating {self.path.parent}; "
+                                "wait for it to finish and try again") from None
+            raise
+        fh.truncate(0)
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self.fh = fh
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.fh is not None
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
+
+
+def current_build(index_dir: Path) -> Path | None:
+    """The build `index_dir/current` points at (None: no index, or a dangling link)."""
+    link = index_dir / "current"
+    if not link.is_symlink() and not link.exists():
+        return None
+    target = link.resolve()
+    return target if target.is_dir() else None
+
+
+def _is_ours(name: str) -> bool:
+    return name in ("current", ".lock") or name.startswith(("build-", ".current-", "."))
+
+
+def check_dir(index_dir: Path) -> None:
+    """Refuse to write into a directory that holds anything but kbtool's own files."""
+    if not index_dir.exists():
+        return
+    if not index_dir.is_dir():
+        raise IndexProblem(f"{index_dir} is not a directory; choose another --index-dir")
+    foreign = sorted(p.name for p in index_dir.iterdir() if not _is_ours(p.name))
+    if foreign:
+        raise IndexProblem(f"{index_dir} is not a kbtool index directory (it holds {', '.join(foreign[:3])}"
+                           f"{', …' if len(foreign) > 3 else ''}); refusing to write into it. "
+                           "Choose another --index-dir (or index_dir in the config), or empty it.")
+
+
+def new_build_dir(index_dir: Path) -> Path:
+    """The path of a new build directory (not created)."""
+    return index_dir / f"build-{time.time_ns()}-{os.getpid()}"
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def swap(index_dir: Path, new: Path) -> None:
+    """Point `current` at the build `new`, atomically (readers see the old build or the new one)."""
+    tmp = index_dir / f".current-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(new.name, tmp)
+    os.replace(tmp, index_dir / "current")
+    fsync_dir(index_dir)
+
+
+def prune(index_dir: Path) -> None:
+    """Drop what killed builds left behind, and all but the newest complete builds
+    (readers may still hold the previous one). Runs under the lock."""
+    cur = current_build(index_dir)
+    builds = []
+    for p in index_dir.glob("build-*"):
+        if not p.is_dir() or p.is_symlink():
+            continue
+        if p != cur and not (p / MANIFEST).exists():  # a killed or failed build
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            builds.append(p)
+    builds.sort(key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
+    keep = {cur, *builds[:KEEP_BUILDS]}
+    for p in builds:
+        if p not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+    for p in index_dir.glob(".current-*"):  # a swap interrupted between symlink and rename
+        if p.is_symlink():
+            p.unlink(missing_ok=True)
