@@ -132,7 +132,7 @@ def baseline_index_bytes(kb_dir: Path, out: Path) -> int:
     site.plan_site = _material_default_index(original)
     try:
         cfg = load_config(cwd=REPO, kb=kb_dir)
-        return build_site(load_kb(cfg.kb, cfg), cfg, site_dir=out).search_index_bytes
+        return build_site(load_kb(cfg.kb), cfg, site_dir=out).search_index_bytes
     finally:
         site.plan_site = original
 
@@ -140,7 +140,7 @@ def baseline_index_bytes(kb_dir: Path, out: Path) -> int:
 def bench(label: str, kb_dir: Path, out: Path) -> dict:
     cfg = load_config(cwd=REPO, kb=kb_dir)
     t0 = time.perf_counter()
-    kb = load_kb(cfg.kb, cfg)
+    kb = load_kb(cfg.kb)
     t_load = time.perf_counter() - t0
     t1, c1 = time.perf_counter(), time.process_time()
     result = build_site(kb, cfg, site_dir=out)

@@ -182,7 +182,7 @@ def ensure_index(root: Path) -> Any:
     idx = Index.for_config(cfg)
     if not idx.exists() or idx.is_stale(cfg.kb):
         t0 = time.perf_counter()
-        rep = idx.build(load_kb(cfg.kb, cfg))
+        rep = idx.build(load_kb(cfg.kb))
         print(f"# indexed {root.name}: {rep.summary()} ({time.perf_counter() - t0:.1f}s)", file=sys.stderr)
     return cfg
 

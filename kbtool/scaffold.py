@@ -51,7 +51,7 @@ def new_article(config: Config, type_: str, title: str, today: date | None = Non
     if not title.strip():
         raise ScaffoldError("the title must not be empty")
     today = today or date.today()
-    kb = load_kb(config.kb, config)
+    kb = load_kb(config.kb)
     taken = set(kb.by_id) | {a.path.stem for a in kb.articles}
     # Files that failed to load (bad YAML, bad encoding, dangling symlinks) still own their name.
     files, problems = discover(kb.root)

@@ -92,7 +92,7 @@ def test_new_article_writes_the_types_sections(config: Config, type_: str) -> No
     headings = re.findall(r"^## (.+)$", body, re.M)
     assert headings == [s.split("|")[0] for s in DEFAULT_SECTIONS.get(type_, [])]
     assert body.startswith("\nIntroduce the problem in a sentence or two.\n")
-    kb = load_kb(config.kb, config)
+    kb = load_kb(config.kb)
     assert [d for d in kb.diagnostics if d.path == path] == []
     assert kb.get(f"printer-jams-{type_}").valid
 

@@ -26,7 +26,6 @@ from urllib.parse import unquote, urlsplit
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from ..config import Config
 from .markdown import parse_structure
 from .model import (
     ALLOWED,
@@ -415,12 +414,12 @@ def discover(kb_root: Path) -> tuple[list[Path], list[Diagnostic]]:
     return [Path(f) for f in found], problems
 
 
-def load_kb(root: Path | str, config: Config | None = None) -> KB:
+def load_kb(root: Path | str) -> KB:
     """Load every article and runbook under `root`.
 
     Returns all parseable articles (invalid ones flagged `valid=False`, so lint can
     still check them) and every diagnostic. Consumers that publish or index content use
-    `KB.valid_articles`. `config` is not used (kept until its callers stop passing it).
+    `KB.valid_articles`.
     """
     root = Path(root).resolve()
     files, diagnostics = discover(root)

@@ -384,7 +384,7 @@ def update_index(config: Config, rebuild: bool = False, progress: Progress | Non
             return idx.update(config.kb, progress)
         except _NeedFullLoad:
             pass
-    kb = kb or load_kb(config.kb, config)
+    kb = kb or load_kb(config.kb)
     return idx.build(kb, rebuild=rebuild, progress=progress)
 
 

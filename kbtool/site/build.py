@@ -145,7 +145,7 @@ class KBSitePlugin(BasePlugin):  # type: ignore[type-arg]
         self.legacy_written: dict[str, str] = {}  # legacy redirect pages the last build wrote
 
     def on_config(self, config: Any) -> Any:
-        kb, self._kb = (self._kb, None) if self._kb is not None else (load_kb(self.cfg.kb, self.cfg), None)
+        kb, self._kb = (self._kb, None) if self._kb is not None else (load_kb(self.cfg.kb), None)
         plan = plan_site(kb, extra=dict(config.extra or {}), directory_urls=config.use_directory_urls,
                          tag_anchor=_tag_anchor_fn(config), site_url=config.site_url)
         write_docs(plan, Path(config.docs_dir))

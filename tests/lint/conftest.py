@@ -128,7 +128,7 @@ def lint_dir(config_for: Callable[..., Config]) -> Callable[..., tuple[KB, LintR
     """`lint_dir(kb_dir, toml=None, **run_lint_options)` -> (KB, LintResult), on `today`."""
     def run(kb_dir: Path, toml: str | None = None, **kw: Any) -> tuple[KB, LintResult]:
         cfg = config_for(kb_dir, toml)
-        kb = load_kb(kb_dir, cfg)
+        kb = load_kb(kb_dir)
         kw.setdefault("today", TODAY)
         return kb, run_lint(kb, cfg, **kw)
 

@@ -32,7 +32,7 @@ def article(doc_id: str, body: str = "", **fields: object) -> str:
 @pytest.fixture(scope="module")
 def fixture_result(fixture_kb: Path, config_for):
     cfg = config_for(fixture_kb)
-    kb = load_kb(fixture_kb, cfg)
+    kb = load_kb(fixture_kb)
     return kb, run_lint(kb, cfg, today=TODAY)
 
 
@@ -120,7 +120,7 @@ def test_unknown_code_in_config_is_a_lint_error(tmp_path: Path, config_for) -> N
     (kb_dir / "articles").mkdir(parents=True)
     cfg = config_for(kb_dir, '[lint]\nignore = ["KB999"]\n')
     with pytest.raises(LintError, match="lint.ignore"):
-        run_lint(load_kb(kb_dir, cfg), cfg, today=TODAY)
+        run_lint(load_kb(kb_dir), cfg, today=TODAY)
 
 
 def test_inline_suppression_lists_and_prefixes(tmp_path: Path, lint_dir, by_file) -> None:

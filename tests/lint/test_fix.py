@@ -27,9 +27,9 @@ def lint_and_fix(config_for):
     """`lint_and_fix(kb_dir, select=None)` -> (fixes applied, findings left after a reload)."""
     def run(kb_dir: Path, select: list[str] | None = None):
         cfg = config_for(kb_dir)
-        kb = load_kb(kb_dir, cfg)
+        kb = load_kb(kb_dir)
         applied = fix(kb, run_lint(kb, cfg, today=TODAY, select=select))
-        left = run_lint(load_kb(kb_dir, cfg), cfg, today=TODAY, select=select)
+        left = run_lint(load_kb(kb_dir), cfg, today=TODAY, select=select)
         return applied, left.findings
 
     return run
@@ -65,7 +65,7 @@ def test_ambiguous_date_is_reported_but_not_fixed(tmp_path: Path, lint_and_fix, 
     p = write_file(kb_dir, "articles/a.md", article("a", created="03/04/2025"))
     before = p.read_bytes()
     cfg = config_for(kb_dir)
-    result = run_lint(load_kb(kb_dir, cfg), cfg, today=TODAY)
+    result = run_lint(load_kb(kb_dir), cfg, today=TODAY)
     assert [(f.code, f.fixable) for f in result.findings] == [("KB107", False)]
     applied, left = lint_and_fix(kb_dir)
     assert applied == [] and [f.code for f in left] == ["KB107"] and p.read_bytes() == before
@@ -151,7 +151,7 @@ def test_fix_dates_tags_whitespace_keeps_prose_bom_and_crlf(tmp_path: Path, conf
     write_file(kb_dir, "articles/b.md", article("b", tags=["zeta", "alpha"]).replace(
         'tags: ["zeta", "alpha"]\n', "tags:  # block style\n  - zeta\n  - Alpha\n"))
     cfg = config_for(kb_dir)
-    kb = load_kb(kb_dir, cfg)
+    kb = load_kb(kb_dir)
     result = run_lint(kb, cfg, today=TODAY, select=["ALL"])
     assert {f.code for f in result.findings if f.fixable} == {"KB107", "KB704", "KB705", "KB706"}
     applied = fix(kb, result)
@@ -163,7 +163,7 @@ def test_fix_dates_tags_whitespace_keeps_prose_bom_and_crlf(tmp_path: Path, conf
     assert "Intro line.\r\n" in new and "A hard break stays  \r\n" in new and "code keeps trailing   \r\n" in new
     b_text = (kb_dir / "articles" / "b.md").read_text()
     assert "  - alpha\n  - zeta\n" in b_text and "# block style" in b_text
-    kb2 = load_kb(kb_dir, cfg)
+    kb2 = load_kb(kb_dir)
     after = run_lint(kb2, cfg, today=TODAY, select=["ALL"])
     assert after.findings == []
 
@@ -195,7 +195,7 @@ def test_fix_skips_files_changed_since_loading(tmp_path: Path, config_for) -> No
     kb_dir = tmp_path / "kb"
     p = write_file(kb_dir, "articles/a.md", article("a", "Trailing.   \n"))
     cfg = config_for(kb_dir)
-    kb = load_kb(kb_dir, cfg)
+    kb = load_kb(kb_dir)
     result = run_lint(kb, cfg, today=TODAY)
     assert [f.code for f in result.findings if f.fixable] == ["KB704"]
     p.write_text(p.read_text() + "Edited meanwhile.\n")

@@ -150,5 +150,5 @@ def test_severity_overrides_most_specific_wins(tmp_path: Path, config_for) -> No
 def _article_and_context(kb_dir: Path, config_for, enabled: set[str]) -> tuple[Article, LintContext]:
     write_file(kb_dir, "articles/a.md", front_matter("a", type="faq") + "\nBody.\n")
     cfg = config_for(kb_dir)
-    kb = load_kb(kb_dir, cfg)
+    kb = load_kb(kb_dir)
     return kb.articles[0], LintContext(kb, cfg, TODAY, enabled, severity_fn(cfg.lint))

@@ -71,7 +71,7 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Calla
         root = tmp_path_factory.mktemp(name)
         kb = make_kb(root / "kb")
         cfg = _make_config(root, kb)
-        result = build_site(load_kb(kb, cfg), cfg)
+        result = build_site(load_kb(kb), cfg)
         return BuiltSite(result, root / "site", _site_files(root / "site"))
 
     return build

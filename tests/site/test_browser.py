@@ -64,7 +64,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]
         _unavailable("playwright (python package) is not installed")
     _chromium()
     cfg = load_config(cwd=REPO)
-    kb = load_kb(cfg.kb, cfg)
+    kb = load_kb(cfg.kb)
     site = tmp_path_factory.mktemp("browser") / "site"
     build_site(kb, cfg, site_dir=site, strict=True)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))

@@ -96,7 +96,7 @@ def test_legacy_conflict_fails_a_strict_build_and_keeps_the_old_site(legacy, tmp
     root = site.parent
     cfg = make_config(root, root / "kb", site_dir=tmp_path / "strict-site")
     with pytest.raises(SiteBuildError) as e:
-        build_site(load_kb(root / "kb", cfg), cfg, strict=True)
+        build_site(load_kb(root / "kb"), cfg, strict=True)
     assert "strict mode" in str(e.value) and any("legacy URL" in w for w in e.value.warnings)
     assert not (tmp_path / "strict-site").exists()
 

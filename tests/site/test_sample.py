@@ -17,7 +17,7 @@ from kbtool.site import build_site
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory, site_files):
     cfg = load_config(cwd=REPO)
-    kb = load_kb(cfg.kb, cfg)
+    kb = load_kb(cfg.kb)
     site = tmp_path_factory.mktemp("sample") / "site"
     result = build_site(kb, cfg, site_dir=site, strict=True)
     return kb, result, site_files(site)

@@ -71,7 +71,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, make_config, site_files) -> 
     write_article(kb, "public-known-issue", "Issue.\n\n## Symptoms\n\nx\n\n## Cause\n\ny\n\n## Workaround\n\nz\n\n"
                   "## Status\n\nOpen.\n", type="known-issue", related=hidden, tags=["shared-tag"], product="sso")
     cfg = make_config(root, kb)
-    result = build_site(load_kb(kb, cfg), cfg)
+    result = build_site(load_kb(kb), cfg)
     return site_files(root / "site"), result
 
 
