@@ -11,10 +11,11 @@ Markdown scanner) about fences, headings, slugs, links and plain text.
 
 from .loader import decode, discover, legacy_page_file, legacy_url_path, load_article, load_kb, parse_date
 from .markdown import (
-    _FENCE_RE,
     INLINE_CODE_RE,
     LINK_RE,
     NUMBERED_STEP_RE,
+    PAGE_RELATED_ANCHOR,
+    PAGE_TITLE_ANCHOR,
     Fence,
     InlineLink,
     clip,
@@ -71,9 +72,9 @@ from .model import (
 __all__ = [
     "ALLOWED", "BAD_DATE", "BAD_ID", "BAD_VALUE", "DATE_FIELDS", "DUPLICATE_ID", "DUPLICATE_KEY", "EMPTY_OR_HUGE",
     "ENCODING", "ID_RE", "INLINE_CODE_RE", "INVALID_YAML", "ISO_DATE_RE", "KB", "KNOWN_FIELDS", "LINK_RE",
-    "LIST_FIELDS", "MAX_FILE_BYTES", "MISSING_FIELD", "NOT_A_MAPPING", "NO_FRONT_MATTER", "NUMBERED_STEP_RE",
+    "LIST_FIELDS", "MAX_FILE_BYTES", "MISSING_FIELD", "NOT_A_MAPPING", "NO_FRONT_MATTER", "NUMBERED_STEP_RE", "PAGE_RELATED_ANCHOR", "PAGE_TITLE_ANCHOR",
     "REQUIRED_FIELDS", "STRING_FIELDS", "UNKNOWN_KEY", "UNREADABLE", "WRONG_TYPE", "Article", "Diagnostic", "Fence",
-    "Heading", "InlineLink", "Link", "Section", "_FENCE_RE", "clip", "decode", "discover", "extra_anchors",
+    "Heading", "InlineLink", "Link", "Section", "clip", "decode", "discover", "extra_anchors",
     "fence_blocks", "fence_mask", "fences", "heading_slug", "heading_text", "inline_links", "is_external",
     "iter_prose_lines", "legacy_page_file", "legacy_url_path", "load_article", "load_kb", "mask_comments",
     "mask_inline_code", "match_link", "parse_atx", "parse_date", "parse_structure", "plain_text",

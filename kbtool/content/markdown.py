@@ -56,9 +56,6 @@ def is_external(target: str) -> bool:
 # importers' type detection ask the same question.
 NUMBERED_STEP_RE = re.compile(r"^\s{0,3}\d{1,3}[.)]\s+\S", re.M)
 
-# The old one-line fence test (top level only); kept for code not yet on `fences()`.
-_FENCE_RE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
-
 _QUOTE_RE = re.compile(r" {0,3}>")
 _ITEM_RE = re.compile(r" {0,3}([-+*]|(\d{1,9})[.)])(?= |$)")
 _HR_RE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
@@ -360,7 +357,8 @@ _FEW_BRACKETS = 16
 
 @dataclass(frozen=True)
 class InlineLink:
-    """One inline link or image in a line: [start, end) of the whole match and of its text."""
+    """One inline link or image in a line: [start, end) of the whole match, where its text and
+    its target start (a rewriter replaces either in place)."""
 
     start: int
     end: int
@@ -368,6 +366,7 @@ class InlineLink:
     text: str
     text_start: int
     target: str
+    target_start: int
 
 
 _WS_RE = re.compile(r"\s*")
@@ -463,7 +462,7 @@ class _LinkScan:
                 continue
             image = p > pos and s[p - 1] == "!"
             start = p - 1 if image else p
-            out.append(InlineLink(start, tail[2], image, s[p + 1:t], p + 1, s[tail[0]:tail[1]]))
+            out.append(InlineLink(start, tail[2], image, s[p + 1:t], p + 1, s[tail[0]:tail[1]], tail[0]))
             pos = tail[2]
         return out
 
@@ -475,17 +474,18 @@ def inline_links(line: str) -> list[InlineLink]:
     if "](" not in line:
         return []
     if line.count("[") <= _FEW_BRACKETS:
-        return [InlineLink(m.start(), m.end(), m.group(1) == "!", m.group(2), m.start(2), m.group(3))
-                for m in LINK_RE.finditer(line)]
+        return [_inline_link(m) for m in LINK_RE.finditer(line)]
     return _LinkScan(line).links()
 
 
 def match_link(line: str, pos: int) -> InlineLink | None:
     """The inline link or image starting exactly at `pos` in `line` (a `Link.column - 1`), or None."""
     m = LINK_RE.match(line, pos)
-    if m is None:
-        return None
-    return InlineLink(m.start(), m.end(), m.group(1) == "!", m.group(2), m.start(2), m.group(3))
+    return None if m is None else _inline_link(m)
+
+
+def _inline_link(m: re.Match[str]) -> InlineLink:
+    return InlineLink(m.start(), m.end(), m.group(1) == "!", m.group(2), m.start(2), m.group(3), m.start(3))
 
 
 # --- Reference links, raw HTML links ----------------------------------------------------
@@ -583,6 +583,14 @@ def heading_text(raw: str) -> str:
     if not (rendered.startswith("<h1>") and rendered.endswith("</h1>")):
         return " ".join(re.sub(r"[*`]", "", raw).split())  # not a lone heading; best effort
     return html.unescape(toc_strip_tags(rendered[4:-5]))
+
+
+# The ids the help-center page template gives its own headings around an article's body
+# (`# Title {#kb-title}`, `## Related articles {#kb-related}`). toc counts them as taken, so a
+# body heading "KB title" renders as `kb-title_1`; the body's slugs are computed the same way.
+PAGE_TITLE_ANCHOR = "kb-title"
+PAGE_RELATED_ANCHOR = "kb-related"
+PAGE_ANCHORS = (PAGE_TITLE_ANCHOR, PAGE_RELATED_ANCHOR)
 
 
 def heading_slug(text: str, used: set[str] | None = None) -> str:
@@ -768,7 +776,8 @@ def parse_structure(body: str, body_line: int) -> tuple[list[Heading], list[Sect
     Slugs come from Python-Markdown's toc extension (`slugify` + `unique`), the very
     functions the MkDocs site uses, so lint's anchor checks and the site cannot disagree.
     As on the site (attr_list), `## Title {#id}` has the anchor `id`, and every id set by
-    an attribute list is taken before the other headings are slugged (toc's `unique`).
+    an attribute list is taken before the other headings are slugged (toc's `unique`), and so
+    are the page template's own `PAGE_ANCHORS`.
     Links are in document order; `Link.kind` says which syntax each came from.
     """
     raw_heads: list[tuple[int, str, int, str | None]] = []  # (level, text, line, explicit id)
@@ -783,7 +792,7 @@ def parse_structure(body: str, body_line: int) -> tuple[list[Heading], list[Sect
             raw_heads.append((atx[0], heading_text(raw), body_line + i, hid))
     has_links = "](" in body or "]:" in body or "<a" in body or "<A" in body or "<img" in body or "<IMG" in body
     links = _find_links(prose, body_line) if has_links else []
-    used_slugs: set[str] = {h[3] for h in raw_heads if h[3]}
+    used_slugs: set[str] = {h[3] for h in raw_heads if h[3]} | set(PAGE_ANCHORS)
     if "{" in body:
         used_slugs.update(_block_attr_ids(body, prose))
     headings = [Heading(level, text, line, hid or heading_slug(text, used_slugs))

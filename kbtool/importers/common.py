@@ -2,8 +2,8 @@
 
 The report dataclasses (`ImportReport` and its rows) are what `kbtool import` prints and
 writes as JSON. The helpers here are public within `kbtool.importers` (the DocFX and
-Zendesk modules use them); `fences`/`code_mask` are the importers' own CommonMark fence
-scanner, and `link_spans`/`map_link_targets` find and rewrite Markdown link targets.
+Zendesk modules use them); `fence_kinds` labels lines by the shared CommonMark fence
+scanner's blocks, and `link_spans`/`map_link_targets` find and rewrite Markdown link targets.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..content import mask_inline_code, parse_structure
+from ..content import NUMBERED_STEP_RE, fence_blocks, mask_inline_code, parse_structure
+from ..content import clip as clip_text
 
 DEFAULT_OWNER = "support"
 MAX_ID_LENGTH = 80
@@ -158,11 +159,9 @@ def one_line(text: Any) -> str:
 
 
 def clip(text: str, limit: int = MAX_SUMMARY) -> str:
-    text = one_line(text)
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:-")
-    return cut + "…"
+    """`text` on one line, cut at its last word boundary with an ellipsis to fit `limit`
+    (imported summaries: a word is never cut while there is a space before the limit)."""
+    return clip_text(one_line(text), limit, at_word=0, trim=",;:-")
 
 
 _FIRST_PARA_SKIP = re.compile(r"^\s*(?:#|!!!|<!--|>|\||```|~~~|!\[|[-*+]\s|\d+[.)]\s)")
@@ -193,7 +192,7 @@ def _type_meets(t: str, sections: dict[str, list[str]], found: dict[str, str]) -
         if not any(found.get(n, "").strip() for n in names):
             return False
     if t in ("howto", "runbook") and "steps" in found:
-        if not re.search(r"^\s{0,3}\d{1,3}[.)]\s+\S", found["steps"], re.M):
+        if not NUMBERED_STEP_RE.search(found["steps"]):
             return False
     return True
 
@@ -255,36 +254,23 @@ def as_list(value: Any) -> list[str]:
 _REF_DEF_RE = re.compile(r"^( {0,3}\[[^\]]+\]:[ \t]*<?)([^\s>]+)")
 
 
-def fences(lines: list[str], quoted: bool = True) -> list[int]:
-    """Per line: 0 prose, 1 fence opener, 2 inside a fenced block, 3 fence closer.
+def fence_kinds(lines: list[str], unquoted_only: bool = False) -> list[int]:
+    """Per line: 0 prose, 1 fence opener, 2 inside a fenced block, 3 fence closer (the shared
+    CommonMark scanner's blocks; an unclosed block runs to its container's end, no closer).
 
-    A closer is the opener's character repeated at least as often, nothing after it, and
-    indented less than four columns more than the opener (CommonMark's rule, relative to a
-    list item). `quoted`: fences may follow `>` marks.
+    `unquoted_only`: only fences with no `>` before them count (the blockquote converter
+    leaves a quote's own fences to its recursive pass over the quote's content).
     """
-    opener = re.compile(r"^([ \t>]*)(`{3,}|~{3,})(.*)$" if quoted else r"^([ \t]*)(`{3,}|~{3,})(.*)$")
-    kinds: list[int] = []
-    fence: tuple[str, int, int] | None = None
-    for line in lines:
-        m = opener.match(line)
-        if fence is None:
-            if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
-                fence = (m.group(2)[0], len(m.group(2)), len(m.group(1)))
-                kinds.append(1)
-            else:
-                kinds.append(0)
-        elif (m and m.group(2)[0] == fence[0] and len(m.group(2)) >= fence[1] and not m.group(3).strip()
-              and len(m.group(1)) < fence[2] + 4):
-            fence = None
-            kinds.append(3)
-        else:
-            kinds.append(2)
+    kinds = [0] * len(lines)
+    for f in fence_blocks(lines):
+        if unquoted_only and ">" in lines[f.start][: lines[f.start].find(f.marker)]:
+            continue
+        last = f.end - 1 if f.closed else f.end
+        kinds[f.start] = 1
+        kinds[f.start + 1 : last] = [2] * (last - f.start - 1)
+        if f.closed:
+            kinds[last] = 3
     return kinds
-
-
-def code_mask(lines: list[str], quoted: bool = True) -> list[bool]:
-    """Which lines are inside (or are) fenced code blocks."""
-    return [k != 0 for k in fences(lines, quoted)]
 
 
 def tidy(body: str) -> str:
@@ -296,7 +282,7 @@ def tidy(body: str) -> str:
     and the linter do not).
     """
     lines = body.split("\n")
-    kinds = fences(lines)
+    kinds = fence_kinds(lines)
     out: list[str] = []
     opener_prefix = ""
     for n, (line, kind) in enumerate(zip(lines, kinds)):

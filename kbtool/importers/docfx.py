@@ -35,7 +35,7 @@ from urllib.parse import quote, unquote
 import yaml
 
 from ..config import DEFAULT_SECTIONS
-from ..content import Heading, extra_anchors, is_external, mask_inline_code, parse_structure
+from ..content import Heading, extra_anchors, fence_mask, is_external, mask_inline_code, parse_structure
 from ..progress import Progress
 from .common import (
     DEFAULT_OWNER,
@@ -49,8 +49,8 @@ from .common import (
     choose_type,
     claim_id,
     clip,
-    code_mask,
     existing_ids,
+    fence_kinds,
     first_paragraph,
     map_link_targets,
     one_line,
@@ -203,7 +203,7 @@ def _strip_quote_level(line: str) -> str:
 
 def _inline_includes(lines: list[str], base_dir: Path, ctx: _DocfxContext, depth: int = 0) -> list[str]:
     """Replace `[!INCLUDE [..](path)]` with the include's body, keeping list indents and `>` marks."""
-    mask = code_mask(lines)
+    mask = fence_mask(lines)
     out: list[str] = []
 
     def content_of(m: re.Match[str]) -> list[str] | None:
@@ -280,7 +280,7 @@ def _convert_colons(lines: list[str], ctx: _DocfxContext) -> list[str]:
     DocFX tabs (`## [Title](#tab/id)` ... `---`) become plain headings: the tab UI has no
     equivalent in the site's Markdown, so this is reported as a lossy conversion.
     """
-    mask = code_mask(lines)
+    mask = fence_mask(lines)
     out: list[str] = []
     in_tabs = False
     for line, code in zip(lines, mask):
@@ -321,7 +321,7 @@ def _convert_quotes(lines: list[str], ctx: _DocfxContext) -> list[str]:
     Recursive, so alerts inside quotes (and quotes inside alerts) convert too. Fenced
     code at this level is left alone.
     """
-    mask = code_mask(lines, quoted=False)
+    mask = [k != 0 for k in fence_kinds(lines, unquoted_only=True)]
     out: list[str] = []
     button = False  # the last line was a `[!div class="nextstepaction"]` marker
     i = 0
@@ -389,7 +389,7 @@ def _drop_h1(lines: list[str]) -> tuple[list[str], str | None]:
 
     Only an H1 that comes before any other heading is the title.
     """
-    mask = code_mask(lines)
+    mask = fence_mask(lines)
     for i, (line, code) in enumerate(zip(lines, mask)):
         if code:
             continue
@@ -406,7 +406,7 @@ def _rewrite_links(lines: list[str], ctx: _DocfxContext) -> list[str]:
     """Point links at the new files: articles by id, assets under media/, site-root links at base_url."""
     assert ctx.file is not None
     here = ctx.file.path.parent
-    mask = code_mask(lines)
+    mask = fence_mask(lines)
     for i in range(len(lines) - 2, -1, -1):  # a link target split over two lines becomes one line
         if mask[i] or mask[i + 1] or not lines[i + 1].strip():
             continue
@@ -449,7 +449,7 @@ def _rewrite_links(lines: list[str], ctx: _DocfxContext) -> list[str]:
 def _report_leftovers(body: str, ctx: _DocfxContext) -> None:
     """Any DocFX syntax still in the prose after conversion is reported as unconverted."""
     lines = body.split("\n")
-    for line, code in zip(lines, code_mask(lines)):
+    for line, code in zip(lines, fence_mask(lines)):
         if code:
             continue
         masked = mask_inline_code(line)
@@ -514,7 +514,7 @@ def _fix_anchors(bodies: dict[str, str], files: list[_DocfxFile], h1s: dict[str,
             continue
         fix = fixer(aid)
         lines = body.split("\n")
-        mask = code_mask(lines)
+        mask = fence_mask(lines)
         out[aid] = "\n".join(line if code or "#" not in line else map_link_targets(line, fix)
                              for line, code in zip(lines, mask))
     return out

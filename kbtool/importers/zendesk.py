@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..config import DEFAULT_SECTIONS
-from ..content import legacy_url_path
+from ..content import fence_mask, legacy_url_path
 from ..progress import Progress
 from .common import (
     DEFAULT_OWNER,
@@ -34,7 +34,6 @@ from .common import (
     choose_type,
     claim_id,
     clip,
-    code_mask,
     existing_ids,
     first_paragraph,
     one_line,
@@ -308,7 +307,7 @@ def _html_to_markdown(soup: Any) -> str:
 def _markdown_body(md: str, notes: list[str]) -> str:
     """The title is front-matter: the body's top heading level becomes `##`; `&nbsp;` outside code -> spaces."""
     lines = md.split("\n")
-    mask = code_mask(lines)
+    mask = fence_mask(lines)
     levels = [len(m.group(1)) for line, code in zip(lines, mask) if not code and (m := re.match(r"^(#{1,6})\s", line))]
     shift = 2 - min(levels) if levels else 0
     if shift:

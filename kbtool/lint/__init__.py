@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..content import DUPLICATE_ID, KB
-from .checks import LintContext, run_checks
+from .checks import LintContext, review_due, run_checks
 from .fix import diagnostic_fixable, fix, normalise_date
 from .output import (
     FORMATS,
@@ -60,7 +60,7 @@ __all__ = [
     "RuleDoc", "SensitiveScanner", "WARNING", "apply_baseline", "changed_files", "display_path",
     "enabled_rules", "fix", "format_github", "format_result", "format_rule_doc", "format_rules", "format_sarif",
     "format_text", "gc_paused", "get_rule", "gh_escape", "is_known_selector", "load_baseline", "luhn_ok",
-    "mask_token", "matches", "normalise_date", "normalise_tag", "run_lint", "summary_line",
+    "mask_token", "matches", "normalise_date", "normalise_tag", "review_due", "run_lint", "summary_line",
     "unknown_rule_message", "write_baseline",
 ]
 

@@ -22,15 +22,25 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ..config import Config
-from ..content import ID_RE, KB, Article, Link, is_external, iter_prose_lines, legacy_page_file, legacy_url_path
-from .fences import unclosed_fence
+from ..content import (
+    ID_RE,
+    KB,
+    NUMBERED_STEP_RE,
+    Article,
+    Link,
+    clip,
+    fences,
+    is_external,
+    iter_prose_lines,
+    legacy_page_file,
+    legacy_url_path,
+)
 from .result import Finding
 from .rules import did_you_mean, is_known_selector, rule_for
 from .selection import SeverityFn
 from .sensitive import SensitiveScanner
 from .tags import TAG_RE, normalise_tag
 
-NUMBERED_RE = re.compile(r"^\s{0,3}\d{1,3}[.)]\s+\S", re.M)
 SUPPRESS_RE = re.compile(r"<!--\s*kbtool:\s*disable=([^>]*?)\s*-->")
 TODO_RE = re.compile(r"\b(?:TODO|FIXME)\b")
 
@@ -239,7 +249,7 @@ def check_sections(ctx: LintContext, a: Article) -> None:
             ctx.report(a, "KB202", sec.line, section=sec.title)
     if a.type in ("runbook", "howto"):
         steps = a.section("Steps")
-        if steps is not None and steps.text.strip() and not NUMBERED_RE.search(steps.text):
+        if steps is not None and steps.text.strip() and not NUMBERED_STEP_RE.search(steps.text):
             ctx.report(a, "KB203", steps.line, kind=a.type)
 
 
@@ -249,7 +259,8 @@ def check_headings(ctx: LintContext, a: Article) -> None:
     if len(h1) > 1:
         ctx.report(a, "KB204", h1[1].line, count=len(h1), key="multiple h1")
     elif len(h1) == 1 and a.title and norm_title(h1[0].text) != norm_title(a.title):
-        ctx.report(a, "KB205", h1[0].line, h1=_clip(h1[0].text), title=_clip(a.title))
+        h1_text, title = (clip(t, 60, at_word=1, trim="") for t in (h1[0].text, a.title))  # quoted verbatim
+        ctx.report(a, "KB205", h1[0].line, h1=h1_text, title=title)
     prev = 1
     for h in a.headings:
         if h.level > prev + 1:
@@ -260,12 +271,21 @@ def check_headings(ctx: LintContext, a: Article) -> None:
 # --- KB3xx: freshness -------------------------------------------------------------------------
 
 
+def review_due(a: Article, default_every: int) -> date | None:
+    """When a published article's next review is due: `last_reviewed` plus its own
+    `review_every`, else the KB's (`Config.review_every`). None for unpublished articles
+    and those without a review date. Public so insights flags "stale" exactly as lint does."""
+    if a.status != "published" or a.last_reviewed is None:
+        return None
+    return a.last_reviewed + timedelta(days=a.review_every or default_every)
+
+
 def check_freshness(ctx: LintContext, a: Article) -> None:
     """KB301/KB302: a published article's review is overdue, or due soon."""
-    if a.status != "published" or a.last_reviewed is None or a.last_reviewed > ctx.today:
+    due = review_due(a, ctx.config.review_every)
+    if due is None or a.last_reviewed is None or a.last_reviewed > ctx.today:
         return
     every = a.review_every or ctx.config.review_every
-    due = a.last_reviewed + timedelta(days=every)
     line = a.line_of("last_reviewed")
     if due < ctx.today:
         ctx.report(a, "KB301", line, days=(ctx.today - due).days, reviewed=a.last_reviewed, every=every,
@@ -392,9 +412,9 @@ def _hint_file(path: Path) -> str:
 def check_lines(ctx: LintContext, a: Article) -> None:
     body = a.body
     if "```" in body or "~~~" in body:
-        open_fence = unclosed_fence(body)
-        if open_fence is not None:
-            ctx.report(a, "KB207", a.body_line + open_fence[0], fence=open_fence[1])
+        unclosed = next((f for f in fences(body) if not f.closed), None)
+        if unclosed is not None:
+            ctx.report(a, "KB207", a.body_line + unclosed.start, fence=unclosed.marker)
     # Only walk the lines when one of the line checks can fire (most files: none).
     if not ("kbtool:" in body or "TODO" in body or "FIXME" in body or " \n" in body or "\t\n" in body
             or body.endswith((" ", "\t"))):
@@ -531,10 +551,6 @@ def check_tags(ctx: LintContext, a: Article) -> None:
 def norm_title(text: str) -> str:
     """A title compared ignoring case, punctuation and spacing."""
     return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
-
-
-def _clip(text: str, n: int = 60) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def check_duplicate_titles(ctx: LintContext, live: list[Article]) -> None:

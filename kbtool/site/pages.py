@@ -24,7 +24,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ..content import Article, iter_prose_lines
+from ..content import (
+    PAGE_RELATED_ANCHOR,
+    PAGE_TITLE_ANCHOR,
+    Article,
+    clip,
+    fence_blocks,
+    iter_prose_lines,
+    mask_comments,
+)
 
 # --- Presentation constants ----------------------------------------------------------
 
@@ -88,10 +96,12 @@ def _front_matter(meta: dict[str, Any]) -> str:
     return "---\n" + "".join(f"{k}: {json.dumps(v, ensure_ascii=False)}\n" for k, v in meta.items()) + "---\n\n"
 
 
-_FM_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_FM_IMAGE_OR_LINK = re.compile(r"!?\[((?:[^\[\]]|\[[^\]]*\])*)\]\([^)]*\)")
-_FM_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_FM_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+# Linear on any input: every run is possessive and stops at the next bracket (or `<`), so a
+# failed attempt never rescans what a later start will scan again. (The old `[^\]]*` and
+# `[^>]*` ran to the end of the text from every `[` or `<` of `[[[[…` or `<a<a<a…`: quadratic.)
+_FM_IMAGE_OR_LINK = re.compile(r"!?\[((?:[^\[\]]++|\[[^\[\]]*+\])*+)\]\([^)\[]*+\)")
+_FM_REF_LINK = re.compile(r"\[([^\[\]]++)\]\[[^\[\]]*+\]")
+_FM_TAG = re.compile(r"</?[A-Za-z][^<>]*+>")
 _FM_BLOCK_MARK = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+|`{3,}.*|~{3,}.*|\|?\s*:?-{3,}.*)", re.M)
 _FM_EMPHASIS = re.compile(r"(?<![\w\\])(\*{1,3}|_{1,3})(?=\S)|(?<=\S)(\*{1,3}|_{1,3})(?![\w])")
 _FM_ATTR = re.compile(r"\{:?\s*[#.][^}]*\}")
@@ -99,7 +109,7 @@ _FM_ATTR = re.compile(r"\{:?\s*[#.][^}]*\}")
 
 def _search_text(markdown: str) -> str:
     """Markdown as one line of plain text for the search index (underscores in words kept)."""
-    text = _FM_COMMENT.sub(" ", markdown)
+    text = mask_comments(markdown)
     text = _FM_IMAGE_OR_LINK.sub(r"\1", text)
     text = _FM_REF_LINK.sub(r"\1", text)
     text = _FM_TAG.sub(" ", text)
@@ -112,12 +122,9 @@ def _search_text(markdown: str) -> str:
 
 
 def _clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit)
-    if cut < limit * 0.6:
-        cut = limit
-    return text[:cut].rstrip(" ,;:.-(") + "…"
+    """At most `limit + 1` characters: `text`, or up to `limit` of them and an ellipsis, cut at
+    a word when that keeps 60% of them."""
+    return clip(text, limit + 1, at_word=0.6)
 
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
@@ -175,7 +182,6 @@ def by_type_then_title(items: list[Article]) -> list[Article]:
 # --- List re-indenting ------------------------------------------------------------------------
 
 _LIST_MARK = re.compile(r"^( *)([-*+]|\d{1,9}[.)])( +|$)")
-_FENCE_OPEN = re.compile(r"^ *(`{3,}|~{3,})")
 
 
 def _shift(line: str, by: int) -> str:
@@ -196,17 +202,15 @@ def normalise_list_indent(body: str) -> str:
     """
     out: list[str] = []
     stack: list[int] = []  # source content column of each enclosing list item
-    fence: tuple[str, int] | None = None  # (closing marker, shift) while inside a fence
+    lines = body.split("\n")
+    blocks = {f.start: f.end for f in fence_blocks(lines)}
+    fence_end, fence_by = -1, 0  # while inside a fenced block: where it ends, how far it moves
     prev_blank = True
-    for raw in body.split("\n"):
+    for i, raw in enumerate(lines):
         lead = len(raw) - len(raw.lstrip(" \t"))
         line = raw[:lead].expandtabs(4) + raw[lead:]
-        if fence is not None:
-            marker, by = fence
-            out.append(_shift(line, by))
-            stripped = line.strip()
-            if stripped and set(stripped) == {marker[0]} and len(stripped) >= len(marker):
-                fence = None
+        if i < fence_end:
+            out.append(_shift(line, fence_by))
             prev_blank = False
             continue
         if not line.strip():
@@ -224,9 +228,8 @@ def normalise_list_indent(body: str) -> str:
         extra = indent - inner  # beyond the item's content column: 1-3 spaces mean nothing, 4+ is code
         by = (4 * len(stack) + (extra if extra >= 4 else 0)) - indent if stack else 0
         out.append(_shift(line, by))
-        f = _FENCE_OPEN.match(line)
-        if f:
-            fence = (f.group(1), by)
+        if i in blocks and not m:  # a fence opening this line (not after a list marker) moves whole
+            fence_end, fence_by = blocks[i], by
         elif m:
             stack.append(indent + len(m.group(2)) + max(1, min(len(m.group(3)), 4)))
         prev_blank = False
@@ -266,7 +269,7 @@ def article_page(a: Article, body: str, related: list[Article], product: Product
         fm["tags"] = list(a.tags)
     out = [_front_matter(fm)]
     out.append(f"[Help Center](../index.md) › [{_md(product.name)}](../{product.page})\n{{ .kb-breadcrumbs }}\n\n")
-    out.append(f"# {_md(a.title)} {{ #kb-title }}\n\n")
+    out.append(f"# {_md(a.title)} {{ #{PAGE_TITLE_ANCHOR} }}\n\n")
     out.append(f"{_md(a.summary)}\n{{ .kb-summary }}\n\n")
     out.append(_article_meta(a, product))
     if a.error_codes:
@@ -281,7 +284,7 @@ def article_page(a: Article, body: str, related: list[Article], product: Product
         chips = " ".join(f'<a class="md-tag" href="{_h(tags_url)}#{_h(tag_anchor(t))}">{_h(t)}</a>' for t in a.tags)
         out.append(f'<nav class="md-tags kb-tags" aria-label="Topics"><span class="kb-tags__label">Topics</span> {chips}</nav>\n\n')
     if related:
-        out.append("## Related articles { #kb-related }\n\n")
+        out.append(f"## Related articles {{ #{PAGE_RELATED_ANCHOR} }}\n\n")
         out.append('<div class="kb-related" markdown>\n\n')
         for r in related:
             out.append(f"- [{_md(r.title)}]({r.id}.md)  \n  <span class=\"kb-list__summary\">{_md(r.summary)}</span>\n")

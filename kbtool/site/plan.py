@@ -36,9 +36,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from markdown.extensions.toc import slugify
-
-from ..content import KB, LINK_RE, Article, Link, iter_prose_lines, legacy_page_file, legacy_url_path, mask_inline_code
+from ..content import (
+    KB,
+    Article,
+    Link,
+    heading_slug,
+    iter_prose_lines,
+    legacy_page_file,
+    legacy_url_path,
+    mask_inline_code,
+    match_link,
+)
 from .pages import (
     DEFAULT_PRODUCT_ICON,
     GENERAL_PRODUCT,
@@ -210,7 +218,7 @@ def _plan_products(articles: list[Article], meta: dict[str, dict[str, str]]) -> 
 
 
 def _new_product(key: str, meta: dict[str, str], slugs: set[str]) -> Product:
-    base = slugify(key, "-") or "product"
+    base = heading_slug(key) or "product"
     slug, n = base, 1
     while slug in slugs:  # "Data" and "data" must not share a page
         n += 1
@@ -428,16 +436,16 @@ def _rewrite_inline_links(a: Article, line: str, links: list[Link], pub: _Public
     """One body line with its `[text](target)` links rewritten, right to left."""
     masked = mask_inline_code(line)
     for link in sorted(links, key=lambda lk: lk.column, reverse=True):
-        m = LINK_RE.match(masked, link.column - 1)
+        m = match_link(masked, link.column - 1)
         if m is None:
             continue
-        new = _rewrite_target(a, m.group(3), pub, assets, messages, link.line)
+        new = _rewrite_target(a, m.target, pub, assets, messages, link.line)
         if new is None:
             continue
         if new == "":
-            line = line[: m.start()] + line[m.start(2): m.end(2)] + line[m.end():]
+            line = line[: m.start] + line[m.text_start: m.text_start + len(m.text)] + line[m.end:]
         else:
-            line = line[: m.start(3)] + new + line[m.end(3):]
+            line = line[: m.target_start] + new + line[m.target_start + len(m.target):]
     return line
 
 

@@ -603,3 +603,44 @@ def test_article_dataclass_public_api() -> None:
             "field_lines", "headings", "sections", "links", "valid"} <= names
     for prop in ("is_public", "anchors", "text"):
         assert isinstance(getattr(Article, prop), property)
+
+
+# --- hostile YAML ----------------------------------------------------------------------
+
+def _billion_laughs() -> str:
+    """The classic alias bomb: nine levels of nine aliases, ~1e9 strings once expanded."""
+    rows = ['lol0: &lol0 "lol"']
+    rows += [f"lol{i}: &lol{i} [{', '.join([f'*lol{i - 1}'] * 9)}]" for i in range(1, 10)]
+    return "\n".join(rows) + "\n"
+
+
+def test_yaml_alias_bomb_is_refused_without_expanding(kb_dir: Path, line_no: LineNo) -> None:
+    import tracemalloc
+
+    bomb = _billion_laughs()
+    bad = write(kb_dir, "articles/bomb.md", f"---\n{front_matter()}{bomb}---\n\n{BODY}")
+    assert len(bomb) < 4096
+    tracemalloc.start()
+    try:
+        kb = load_kb(kb_dir)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    d = one(kb, "bomb.md")
+    assert (d.code, d.line, d.severity) == (INVALID_YAML, line_no(bad, "lol1:"), "error")
+    assert d.column == len("lol1: &lol1 [") + 1
+    assert "YAML aliases are not allowed in front-matter" in d.message
+    assert all(a.path != bad for a in kb.articles)
+    assert peak < 20_000_000, peak  # bytes: nothing was expanded (a billion strings would be GBs)
+    assert_good_loads(kb)
+
+
+def test_single_alias_is_refused_but_a_star_in_text_is_not(kb_dir: Path, line_no: LineNo) -> None:
+    bad = write(kb_dir, "articles/alias.md", doc(owner="&who support-team", reviewer="*who"))
+    d = one(load_kb(kb_dir), "alias.md")
+    assert (d.code, d.line, d.column) == (INVALID_YAML, line_no(bad, "reviewer:"), len("reviewer: ") + 1)
+    write(kb_dir, "articles/star.md", doc(id="star", title='"Certificates for *.example.com"', summary="Use a * wildcard"))
+    kb = load_kb(kb_dir)
+    assert only(kb, "star.md") == []
+    star = kb.get("star")
+    assert star is not None and star.title == "Certificates for *.example.com"

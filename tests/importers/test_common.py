@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kbtool.content import fence_mask
 from kbtool.importers import Imported, ImportReport, Skipped, choose_type, parse_docfx_date, render_front_matter, slug
 from kbtool.importers.common import (
     as_list,
     claim_id,
     clip,
-    code_mask,
     existing_ids,
-    fences,
+    fence_kinds,
     first_paragraph,
     link_spans,
     map_link_targets,
@@ -63,18 +63,21 @@ def test_summaries_and_lists() -> None:
 
 
 def test_fences_follow_commonmark() -> None:
-    lines = ["text", "  ```ps", "  x", "    ```", "after", "~~~~", "~~~", "~~~~", "```a`b", "> ```", "> q", "> ```"]
-    # a closer may be indented up to three columns more than its opener; a shorter run does not close;
+    lines = ["- text", "  ```ps", "  x", "    ```", "after", "~~~~", "~~~", "~~~~", "```a`b", "> ```", "> q", "> ```"]
+    # in a list item a closer may be indented up to three columns more than the item's content;
+    # a shorter run does not close;
     # a backtick opener's info string may not contain a backtick; fences inside quotes count
-    assert fences(lines) == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3]
-    assert code_mask(lines) == [k != 0 for k in fences(lines)]
-    assert fences(["> ```", "> q", "> ```"], quoted=False) == [0, 0, 0]
-    assert fences(["```", "x", "      ```"]) == [1, 2, 2]  # four more columns: still code
+    assert fence_kinds(lines) == [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3]
+    assert fence_mask(lines) == [k != 0 for k in fence_kinds(lines)]
+    assert fence_kinds(["> ```", "> q", "> ```"], unquoted_only=True) == [0, 0, 0]
+    assert fence_kinds(["```", "x", "      ```"]) == [1, 2, 2]  # four more columns: still code
+    assert fence_kinds(["  ```", "x", "    ```"]) == [1, 2, 2]  # top level: 4 columns is code (as markdown-it)
+    assert fence_kinds(["> ```", "> q", "after"]) == [1, 2, 0]  # an unclosed quoted fence ends with its quote
 
 
 def test_tidy_whitespace() -> None:
     # hard breaks kept, other trailing spaces dropped, a closing fence re-indented
-    assert tidy("a  \nb   \n\n\n   ```ps\n   x  \n    ```\n") == "a  \nb\n\n   ```ps\n   x\n   ```\n"
+    assert tidy("a  \nb   \n\n\n- c\n\n  ```ps\n  x  \n    ```\n") == "a  \nb\n\n- c\n\n  ```ps\n  x\n  ```\n"
     assert tidy("\n\nx\n\n\n\ny  \n\n") == "x\n\ny\n"  # a break before nothing is not kept
 
 

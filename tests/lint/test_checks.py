@@ -12,7 +12,6 @@ from kbfactory import front_matter, write_file
 
 from kbtool.content import load_kb
 from kbtool.lint import LintError, run_lint
-from kbtool.lint.fences import unclosed_fence
 from kbtool.lint.rules import RULES
 
 TODAY = date(2026, 11, 23)
@@ -189,11 +188,25 @@ def test_headings_and_sections(tmp_path: Path, lint_dir) -> None:
         ("articles/h.md", "KB205", 14), ("articles/h.md", "KB206", 18), ("articles/s.md", "KB203", 16)]
 
 
-def test_unclosed_fence_matches_the_prose_scanner() -> None:
-    assert unclosed_fence("a\n```bash\nx\n```\n") is None
-    assert unclosed_fence("a\n````\nx\n```\n") == (1, "````")  # a shorter marker does not close
-    assert unclosed_fence("~~~\n```\n~~~ info\n") == (0, "~~~")  # a closing fence has no info string
-    assert unclosed_fence("    ```\n") is None  # indented 4: code, not a fence
+@pytest.mark.parametrize(("body", "expected"), [
+    ("a\n```bash\nx\n```\n", None),
+    ("a\n````\nx\n```\n", (1, "````")),  # a shorter marker does not close
+    ("~~~\n```\n~~~ info\n", (0, "~~~")),  # a closing fence has no info string
+    ("    ```\n", None),  # indented 4: code, not a fence
+    ("> ```\n> x\n\nafter\n", (0, "```")),  # a fence in a quote ends with the quote
+])
+def test_unclosed_fence_matches_the_prose_scanner(tmp_path: Path, lint_dir, body: str,
+                                                  expected: tuple[int, str] | None) -> None:
+    kb_dir = tmp_path / "kb"
+    path = write_file(kb_dir, "articles/f.md", article("f", body))
+    kb, result = lint_dir(kb_dir, select=["KB207"])
+    found = [(f.line, f.message) for f in result.findings]
+    if expected is None:
+        assert found == []
+    else:
+        body_line = kb.get("f").body_line  # type: ignore[union-attr]
+        assert found == [(body_line + expected[0], f"code fence {expected[1]!r} opened here is never closed")]
+        assert path.read_text().split("\n")[body_line - 1 + expected[0]].lstrip("> ").startswith(expected[1])
 
 
 # --- links -----------------------------------------------------------------------------------
