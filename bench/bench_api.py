@@ -3,6 +3,9 @@
     .venv/bin/python bench/bench_api.py                       # sample KB + generated 10,000-article KB
     .venv/bin/python bench/bench_api.py --sizes sample --requests 300 --seconds 10
 
+Recording (issue 14): each worker count runs twice, events off (`KBTOOL_EVENTS=off`) and on
+(a fresh SQLite store in bench/out), so the cost of recording is read off the same run.
+
 For each KB it starts `kbtool serve` (plain uvicorn, access log on, bearer token required:
 the way a ticket tool talks to it) on a free 127.0.0.1 port, once per `--workers` value,
 warms it up, then drives POST /v1/suggest from C keep-alive connections (a small asyncio
@@ -44,14 +47,18 @@ def free_port() -> int:
 class Server:
     """`kbtool serve` in a subprocess (stopped with SIGINT, by pid)."""
 
-    def __init__(self, root: Path, workers: int) -> None:
+    def __init__(self, root: Path, workers: int, record: bool = True) -> None:
         self.root, self.workers, self.port = root, workers, free_port()
+        db = bs.OUT / f"events-{root.name}-{workers}.sqlite"
+        for p in db.parent.glob(db.name + "*"):
+            p.unlink()
         exe = Path(sys.executable).with_name("kbtool")
         cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kbtool.cli"]
         self.log = open(bs.OUT / f"serve-{root.name}-{workers}.log", "wb")
         self.proc = subprocess.Popen([*cmd, "serve", "--port", str(self.port), "--workers", str(workers)],
                                      cwd=root, stdout=self.log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, "KBTOOL_API_TOKEN": TOKEN})
+                                     env={**os.environ, "KBTOOL_API_TOKEN": TOKEN, "KBTOOL_DB": str(db),
+                                          "KBTOOL_EVENTS": "on" if record else "off"})
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -160,6 +167,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="sample,10000", help="comma list: 'sample' and/or article counts")
     ap.add_argument("--concurrency", default="1,8,32")
     ap.add_argument("--workers", default="1,2", help="comma list of `kbtool serve --workers` values")
+    ap.add_argument("--recording", default="off,on", help="comma list: events off and/or on")
     ap.add_argument("--requests", type=int, default=1500, help="most requests per run")
     ap.add_argument("--seconds", type=float, default=20.0, help="longest run")
     args = ap.parse_args()
@@ -178,20 +186,22 @@ def main() -> None:
         sizes = sorted(len(r) for r in reqs)
         print(f"\n## {size} KB: {len(reqs)} distinct tickets (3 short : 1 long email), request bodies "
               f"{sizes[0]}-{sizes[-1]} bytes (median {sizes[len(sizes) // 2]})")
-        for workers in (int(w) for w in args.workers.split(",")):
-            srv = Server(root, workers)
+        runs = [(int(w), rec == "on") for w in args.workers.split(",") for rec in args.recording.split(",")]
+        for workers, record in runs:
+            srv = Server(root, workers, record)
             try:
                 srv.wait_ready()
                 warm = asyncio.run(load(srv.port, reqs, max(2, workers * 2), 60 * workers, 60))
                 assert warm["errors"] == 0, warm
-                print(f"workers={workers}  {'conc':>4} {'reqs':>6} {'errors':>6} {'req/s':>7} "
+                print(f"workers={workers} events={'on ' if record else 'off'} {'conc':>4} {'reqs':>6} {'errors':>6} {'req/s':>7} "
                       f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'server cpu ms/req':>18}")
                 for c in (int(x) for x in args.concurrency.split(",")):
                     cpu0 = srv.cpu_seconds()
                     r = asyncio.run(load(srv.port, reqs, c, args.requests, args.seconds))
                     r["server_cpu_ms_per_request"] = round((srv.cpu_seconds() - cpu0) * 1000 / max(r["requests"], 1), 2)
-                    results.setdefault(size, {}).setdefault(f"workers={workers}", []).append(r)
-                    print(f"{'':10} {c:>4} {r['requests']:>6} {r['errors']:>6} {r['throughput']:>7.1f} "
+                    key = f"workers={workers},events={'on' if record else 'off'}"
+                    results.setdefault(size, {}).setdefault(key, []).append(r)
+                    print(f"{'':21} {c:>4} {r['requests']:>6} {r['errors']:>6} {r['throughput']:>7.1f} "
                           f"{r['p50']:>7.2f} {r['p95']:>7.2f} {r['p99']:>7.2f} {r['server_cpu_ms_per_request']:>18.2f}"
                           + (f"  errors: {r['error_samples']}" if r["errors"] else ""), flush=True)
             finally:

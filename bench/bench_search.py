@@ -499,6 +499,9 @@ def report(rows: list[dict[str, object]]) -> bool:
     measured = any(r["docs"] >= 10_000 for r in rows)  # type: ignore[operator]
     print("targets at 10k: search p95 < 20 ms, one-file incremental update < 1 s:",
           ("met" if ok else "MISSED") if measured else "not measured (no 10,000-article KB in this run)")
+    if measured:  # issue 17's (stated for real text; this KB is generated)
+        met = all(r["full_s"] <= 30 and r["incr_e2e_s"] <= 0.3 for r in rows if r["docs"] >= 10_000)  # type: ignore[operator]
+        print("issue 17 targets at 10k: full build <= 30 s, one-file update <= 0.3 s:", "met" if met else "MISSED")
     return ok
 
 

@@ -4,16 +4,33 @@ Read from `[tool.kbtool]` in `pyproject.toml`, or from `kbtool.toml` (top-level
 keys) in the working directory or the nearest parent. Every value is checked before
 any command runs, MkDocs-style, so a typo fails fast with the key named instead of
 surfacing later as odd behaviour.
+
+Keys of the knowledge loop and the API (all optional):
+
+- `db`: where events go: a SQLite path (relative to the project root) or a
+  `postgresql://` URL for several API replicas. Default `.kbtool/events.sqlite`. The
+  `KBTOOL_DB` environment variable overrides it (`Config.events_target()`), so a URL with
+  a password never has to live in a committed file.
+- `store_ticket_text` (bool, default true): keep redacted ticket text with each event;
+  false keeps ids and scores only.
+- `feedback_url`, `search_url` (http(s) URL or a path; default none): where the help
+  center's "Was this helpful?" posts and what its search box asks. None: not rendered.
+- `request_url` (http(s) webhook or `mailto:`; default none): where the contact form goes.
+- `support_email` (default none): shown beside the contact form.
+- `site_origins` (list of `scheme://host[:port]`): browser origins the API allows by
+  CORS. Default: the origin of `site_url` (none when `site_url` is a bare path).
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 TYPES = ("howto", "troubleshooting", "known-issue", "faq", "reference", "runbook")
 STATUSES = ("draft", "in-review", "published", "retired")
@@ -63,6 +80,25 @@ class Config:
     source: Path | None = None
     # semantic matching: "auto" uses the embedding model when the `semantic` extra is installed
     semantic: bool | str = "auto"
+    # the knowledge loop (see the module docstring)
+    db: str = ".kbtool/events.sqlite"
+    store_ticket_text: bool = True
+    feedback_url: str | None = None
+    search_url: str | None = None
+    request_url: str | None = None
+    support_email: str | None = None
+    site_origins: list[str] = field(default_factory=list)
+
+    def events_target(self, environ: dict[str, str] | None = None) -> str | Path:
+        """The event store to open: `KBTOOL_DB` if set, else `db`.
+
+        A `postgresql://` URL is returned as is; a path from the config is resolved against
+        the project root, one from the environment against the current directory (as any
+        path given on a command line would be)."""
+        env = (os.environ if environ is None else environ).get("KBTOOL_DB", "").strip()
+        if env:
+            return env if _is_db_url(env) else Path(env).resolve()
+        return self.db if _is_db_url(self.db) else (self.root / self.db).resolve()
 
     @property
     def articles_dir(self) -> Path:
@@ -73,7 +109,10 @@ class Config:
         return self.kb / "runbooks"
 
 
-_TOP_KEYS = {"kb", "index_dir", "site_dir", "mkdocs_yml", "site_url", "review_every", "sections", "lint", "semantic"}
+_TOP_KEYS = {
+    "kb", "index_dir", "site_dir", "mkdocs_yml", "site_url", "review_every", "sections", "lint", "semantic",
+    "db", "store_ticket_text", "feedback_url", "search_url", "request_url", "support_email", "site_origins",
+}
 _LINT_KEYS = {
     "select", "ignore", "severity", "per_path_ignores", "email_allowlist",
     "review_warn_days", "max_title", "max_summary", "duplicate_threshold", "ip_allowlist",
@@ -169,6 +208,56 @@ def _parse_lint(src: str, table: dict[str, Any]) -> LintConfig:
     return lc
 
 
+def _is_db_url(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://"))
+
+
+def origin_of(url: str) -> str | None:
+    """`scheme://host[:port]` of an absolute http(s) URL, the form browsers send in `Origin`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1].lower()}"
+
+
+def _url(where: str, value: Any, schemes: tuple[str, ...], what: str, *, paths: bool = False) -> str:
+    _expect(where, value, str, what)
+    if (paths and value.startswith("/")) or (urlsplit(value).scheme in schemes and value.split(":", 1)[1].strip("/")):
+        return str(value)
+    raise ConfigError(f"{where}: expected {what}, got {value!r}")
+
+
+def _parse_loop(src: str, table: dict[str, Any], cfg: Config) -> None:
+    """The knowledge-loop keys; `site_origins` defaults to the origin of `site_url`."""
+    if "db" in table:
+        cfg.db = _expect(f"{src} db", table["db"], str, "a SQLite path or a postgresql:// URL")
+        if not cfg.db.strip() or ("://" in cfg.db and not _is_db_url(cfg.db)):
+            raise ConfigError(f"{src} db: expected a SQLite path or a postgresql:// URL, got {cfg.db!r}")
+    if "store_ticket_text" in table:
+        cfg.store_ticket_text = _expect(f"{src} store_ticket_text", table["store_ticket_text"], bool, "true or false")
+    for key in ("feedback_url", "search_url"):
+        if key in table:
+            setattr(cfg, key, _url(f"{src} {key}", table[key], ("http", "https"), "an http(s) URL or a path",
+                                   paths=True))
+    if "request_url" in table:
+        cfg.request_url = _url(f"{src} request_url", table["request_url"], ("http", "https", "mailto"),
+                               "an http(s) URL or a mailto: address")
+    if "support_email" in table:
+        email = _expect(f"{src} support_email", table["support_email"], str, "an email address")
+        if email.count("@") != 1 or not all(email.split("@")) or any(c.isspace() for c in email):
+            raise ConfigError(f"{src} support_email: expected an email address, got {email!r}")
+        cfg.support_email = email
+    if "site_origins" in table:
+        origins = _str_list(f"{src} site_origins", table["site_origins"])
+        for o in origins:
+            if origin_of(o) != o.lower().rstrip("/") or urlsplit(o).path.strip("/"):
+                raise ConfigError(f"{src} site_origins: {o!r} is not an origin such as 'https://help.example.com'")
+        cfg.site_origins = [o.lower().rstrip("/") for o in origins]
+    else:
+        default = origin_of(cfg.site_url)
+        cfg.site_origins = [default] if default else []
+
+
 def load_config(cwd: Path | None = None, kb: Path | None = None) -> Config:
     """Find, read and validate the configuration; `kb` overrides the configured KB dir.
 
@@ -220,6 +309,7 @@ def load_config(cwd: Path | None = None, kb: Path | None = None) -> Config:
         if value != "auto" and not isinstance(value, bool):
             raise ConfigError(f"{src} semantic: expected true, false or \"auto\", got {value!r}")
         cfg.semantic = value
+    _parse_loop(src, table, cfg)
     if kb is not None and (cwd / kb).resolve() != cfg.kb:
         cfg.kb = (cwd / kb).resolve()  # a relative `kb` is relative to `cwd` (default: the process cwd)
         if "index_dir" not in table:  # another KB gets its own index, never the project's

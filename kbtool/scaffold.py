@@ -17,7 +17,12 @@ import yaml
 from .config import TYPES, Config
 from .content import discover, load_kb
 
-_PLACEHOLDER = {
+# What `kbtool new` writes for the author to replace; lint's KB208 finds any of it left in an
+# article that is not a draft (kbtool.lint.authoring reads these names).
+PLACEHOLDER_SUMMARY = "One or two sentences on what this article solves."
+PLACEHOLDER_INTRO = "Introduce the problem in a sentence or two."
+PLACEHOLDER_SECTION = "Write this section."
+PLACEHOLDER_SECTIONS = {
     "Symptoms": "What the customer sees: the exact error message, screen or behaviour.",
     "Cause": "Why it happens.",
     "Resolution": "1. First step.\n2. Second step.",
@@ -67,15 +72,15 @@ def new_article(config: Config, type_: str, title: str, today: date | None = Non
     meta: dict[str, Any] = {
         "id": new_id, "title": title.strip(), "type": type_, "status": "draft",
         "audience": "internal" if type_ == "runbook" else "public", "owner": owner,
-        "summary": "One or two sentences on what this article solves.",
+        "summary": PLACEHOLDER_SUMMARY,
         "product": "", "tags": [], "created": today.isoformat(), "last_reviewed": today.isoformat(),
     }
     meta = {k: v for k, v in meta.items() if v != ""}
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=None).strip()
-    parts = [f"---\n{front}\n---\n", "Introduce the problem in a sentence or two.\n"]
+    parts = [f"---\n{front}\n---\n", PLACEHOLDER_INTRO + "\n"]
     for heading in config.sections.get(type_, []):
         name = heading.split("|")[0]
-        parts.append(f"## {name}\n\n{_PLACEHOLDER.get(name, 'Write this section.')}\n")
+        parts.append(f"## {name}\n\n{PLACEHOLDER_SECTIONS.get(name, PLACEHOLDER_SECTION)}\n")
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with open(path, "x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race

@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import threading
 import zipfile
 from collections.abc import Callable, Iterable
@@ -163,6 +164,37 @@ def embed_query(text: str) -> np.ndarray:
     return embed([text], max_tokens=QUERY_TOKENS)[0]
 
 
+# A long ticket is read whole, as passages of about PASSAGE_WORDS words cut at sentence ends
+# (the first keeps the subject), at most MAX_PASSAGES of them: the problem of a long email is
+# not always in its first 48 word pieces.
+PASSAGE_WORDS = 40
+MAX_PASSAGES = 8
+_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
+
+
+def query_passages(text: str) -> list[str]:
+    """The passages a ticket is embedded as: the whole text if short, else sentence-aligned windows."""
+    words = text.split()
+    if len(words) <= PASSAGE_WORDS:
+        return [" ".join(words)] if words else []
+    out: list[str] = []
+    cur: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        sw = sentence.split()
+        if cur and len(cur) + len(sw) > PASSAGE_WORDS:
+            out.append(" ".join(cur))
+            cur = []
+        cur += sw[: PASSAGE_WORDS * 2]
+    if cur:
+        out.append(" ".join(cur))
+    return out[:MAX_PASSAGES]
+
+
+def embed_passages(text: str) -> np.ndarray:
+    """(passages, dim) unit vectors of `query_passages(text)`, each read up to 2 x QUERY_TOKENS pieces."""
+    return embed(query_passages(text), max_tokens=QUERY_TOKENS * 2)
+
+
 def doc_rows(title: str, summary: str, body: str) -> list[str]:
     """What is embedded for one document: its title alone (short paraphrases match titles
     best), then title + summary + body in chunks the model can read whole."""
@@ -241,11 +273,13 @@ class Embeddings:
         return self.vectors[self.start[i]:self.start[i + 1]]
 
     def similarity(self, query: np.ndarray) -> np.ndarray:
-        """Each document's best cosine over its rows (title, chunks) against a unit query vector."""
+        """Each document's best cosine over its rows (title, chunks) against a unit query vector,
+        or against the best of several query vectors (rows of a 2-D `query`: a long ticket's passages)."""
         if not len(self.ids):
             return np.zeros(0, dtype=np.float32)
-        sims = self.vectors @ query.astype(np.float32)
-        return np.maximum.reduceat(sims, self.start[:-1])
+        sims = self.vectors @ query.astype(np.float32).T
+        best = np.maximum.reduceat(sims, self.start[:-1], axis=0)
+        return best if best.ndim == 1 else best.max(axis=1)
 
 
 def build_embeddings(docs: Iterable[tuple[str, str, Callable[[], tuple[str, str, str]]]],

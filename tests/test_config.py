@@ -198,6 +198,18 @@ ERRORS = [
     ("threshold-range", "[lint]\nduplicate_threshold = 1.5\n", ["duplicate_threshold: expected a number in (0, 1]"]),
     ("threshold-bool", "[lint]\nduplicate_threshold = true\n", ["duplicate_threshold: expected a number between 0 and 1"]),
     ("invalid-toml", 'kb = "unclosed\n', ["invalid TOML"]),
+    ("db-not-string", "db = 3\n", ["db: expected a SQLite path or a postgresql:// URL, got int 3"]),
+    ("db-other-url", 'db = "mysql://h/db"\n', ["db: expected a SQLite path or a postgresql:// URL, got 'mysql://h/db'"]),
+    ("db-empty", 'db = " "\n', ["db: expected a SQLite path"]),
+    ("store-ticket-text-string", 'store_ticket_text = "no"\n', ["store_ticket_text: expected true or false"]),
+    ("feedback-url-scheme", 'feedback_url = "ftp://x/y"\n', ["feedback_url: expected an http(s) URL or a path"]),
+    ("search-url-bare", 'search_url = "search"\n', ["search_url: expected an http(s) URL or a path"]),
+    ("request-url-path", 'request_url = "/contact"\n', ["request_url: expected an http(s) URL or a mailto: address"]),
+    ("request-url-empty-mailto", 'request_url = "mailto:"\n', ["request_url: expected an http(s) URL or a mailto:"]),
+    ("support-email", 'support_email = "support"\n', ["support_email: expected an email address, got 'support'"]),
+    ("site-origins-string", 'site_origins = "https://a.test"\n', ["site_origins: expected a list of strings"]),
+    ("site-origins-path", 'site_origins = ["https://a.test/help"]\n', ["site_origins: 'https://a.test/help' is not an origin"]),
+    ("site-origins-star", 'site_origins = ["*"]\n', ["site_origins: '*' is not an origin"]),
 ]
 
 
@@ -239,3 +251,51 @@ def test_pyproject_errors_name_the_pyproject(project: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_config(project)
     assert f"{project / 'pyproject.toml'} kb: expected a path string" in str(exc.value)
+
+
+# --- the knowledge loop and the API ---------------------------------------------------
+
+
+def test_loop_defaults(project: Path) -> None:
+    cfg = load_config(project)
+    assert cfg.db == ".kbtool/events.sqlite" and cfg.store_ticket_text is True
+    assert (cfg.feedback_url, cfg.search_url, cfg.request_url, cfg.support_email) == (None, None, None, None)
+    assert cfg.site_origins == ["https://help.example.com"]  # the origin of the default site_url
+    assert cfg.events_target({}) == project.resolve() / ".kbtool" / "events.sqlite"
+
+
+def test_loop_keys(project: Path) -> None:
+    kbtool_toml(project, """
+site_url = "https://Docs.Example.com:8443/help/"
+db = "var/events.db"
+store_ticket_text = false
+feedback_url = "https://api.example.com/v1/feedback"
+search_url = "/v1/search"
+request_url = "mailto:help@example.com"
+support_email = "help@example.com"
+""")
+    cfg = load_config(project / ".")
+    assert cfg.store_ticket_text is False and cfg.search_url == "/v1/search"
+    assert cfg.feedback_url == "https://api.example.com/v1/feedback" and cfg.request_url == "mailto:help@example.com"
+    assert cfg.support_email == "help@example.com"
+    assert cfg.site_origins == ["https://docs.example.com:8443"]
+    assert cfg.events_target({}) == project / "var" / "events.db"
+
+
+def test_site_origins_explicit_and_none_for_a_path_site_url(project: Path) -> None:
+    kbtool_toml(project, 'site_url = "/"\nsite_origins = ["https://A.test/", "http://127.0.0.1:8000"]\n')
+    assert load_config(project).site_origins == ["https://a.test", "http://127.0.0.1:8000"]
+    kbtool_toml(project, 'site_url = "/kb/"\n')
+    assert load_config(project).site_origins == []
+
+
+def test_kbtool_db_env_overrides_db(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kbtool_toml(project, 'db = "postgresql://kb@db.internal/kb"\n')
+    cfg = load_config(project)
+    assert cfg.events_target({}) == "postgresql://kb@db.internal/kb"
+    assert cfg.events_target({"KBTOOL_DB": "postgres://u:pw@h/x"}) == "postgres://u:pw@h/x"
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("KBTOOL_DB", "elsewhere.sqlite")
+    assert cfg.events_target() == project / "elsewhere.sqlite"  # relative to the cwd, like a CLI path
+    monkeypatch.setenv("KBTOOL_DB", "  ")
+    assert cfg.events_target() == "postgresql://kb@db.internal/kb"  # blank means unset

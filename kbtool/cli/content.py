@@ -4,38 +4,105 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..config import AUDIENCES, STATUSES, TYPES
-from .common import UsageError, echo_json, format_option, get_config, get_kb, kb_option
+from ..config import AUDIENCES, DEFAULT_SECTIONS, STATUSES, TYPES, Config
+from .common import (
+    UsageError,
+    echo_json,
+    format_option,
+    get_config,
+    get_kb,
+    kb_option,
+    parse_day,
+    require_extra,
+    style,
+    writable_dir,
+)
+
+if TYPE_CHECKING:
+    from ..content import Article
 
 # --- list / new -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ListFilters:
+    """`kbtool list`'s filters; None means "any"."""
+
+    type: str | None = None
+    status: str | None = None
+    audience: str | None = None
+    tag: str | None = None
+    owner: str | None = None
+    product: str | None = None
+    due: int | None = None
+    today: date | None = None
+
+
+def _counts(rows: list[Article]) -> str:
+    """'3 articles, 1 runbook': runbooks are not articles to the people who read this line."""
+    runbooks = sum(1 for a in rows if a.type == "runbook")
+    articles = len(rows) - runbooks
+
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    return f"{n(articles, 'article')}, {n(runbooks, 'runbook')}"
+
+
+def _filter(rows: list[Article], cfg: Config, f: ListFilters) -> list[Article]:
+    """The rows matching every given filter; `--due N` uses lint's review dates (KB301/KB302)."""
+    from ..lint import review_due
+
+    horizon = (f.today or date.today()) + timedelta(days=f.due) if f.due is not None else None
+
+    def due_ok(a: Article) -> bool:
+        if horizon is None:
+            return True
+        due = review_due(a, cfg.review_every)
+        return due is not None and due <= horizon
+
+    return [
+        a for a in rows
+        if (f.type is None or a.type == f.type) and (f.status is None or a.status == f.status)
+        and (f.audience is None or a.audience == f.audience) and (f.tag is None or f.tag in a.tags)
+        and (f.owner is None or a.owner == f.owner) and (f.product is None or a.product == f.product)
+        and due_ok(a)
+    ]
+
+
 @click.command("list")
 @kb_option
-@click.option("--type", "type_", type=click.Choice(TYPES), help="Only this article type.")
+@click.option("--type", "type_", type=click.Choice(TYPES), help="Only this type.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
 @click.option("--audience", type=click.Choice(AUDIENCES), help="Only this audience.")
 @click.option("--tag", help="Only articles carrying this tag.")
+@click.option("--owner", help="Only this owning team.")
+@click.option("--product", help="Only this product.")
+@click.option("--due", type=click.IntRange(min=0), metavar="DAYS",
+              help="Only published articles whose review is overdue or due within DAYS days (as `kbtool lint`).")
+@click.option("--today", metavar="YYYY-MM-DD", help="Take this date as today (for --due).")
 @format_option("text", "json")
-def list_cmd(kb: Path | None, type_: str | None, status: str | None, audience: str | None, tag: str | None, fmt: str) -> None:
+def list_cmd(kb: Path | None, type_: str | None, status: str | None, audience: str | None, tag: str | None,
+             owner: str | None, product: str | None, due: int | None, today: str | None, fmt: str) -> None:
     """List the KB's articles and runbooks as a table or JSON.
 
     \b
     Example:
       kbtool list --type runbook
       kbtool list --status draft --format json
+      kbtool list --owner identity-team --due 30   # reviews overdue or due within 30 days
     """
     cfg = get_config(kb)
-    rows = [
-        a for a in get_kb(cfg).articles
-        if (type_ is None or a.type == type_) and (status is None or a.status == status)
-        and (audience is None or a.audience == audience) and (tag is None or tag in a.tags)
-    ]
+    filters = ListFilters(type=type_, status=status, audience=audience, tag=tag, owner=owner, product=product,
+                          due=due, today=parse_day(today))
+    rows = _filter(get_kb(cfg).articles, cfg, filters)
     if fmt == "json":
         echo_json([a.to_dict() for a in rows])
         return
@@ -45,23 +112,29 @@ def list_cmd(kb: Path | None, type_: str | None, status: str | None, audience: s
         for a in rows
     ]
     widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    for r in table:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    click.echo(f"{len(rows)} article(s)", err=True)
+    for i, r in enumerate(table):
+        line = "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+        click.echo(style(line, sys.stdout, bold=True) if i == 0 else line)
+    click.echo(_counts(rows), err=True)
 
 
-@click.command("new")
+def _new_help() -> str:
+    """`kbtool new`'s help: the types and the sections each is scaffolded with (click lists
+    an argument's choices only in its error message, so the help says them)."""
+    width = max(map(len, TYPES))
+    types = "\n".join(f"  {t:<{width}}  {', '.join(DEFAULT_SECTIONS[t]) or '(free form)'}" for t in TYPES)
+    return ("Scaffold a new article or runbook (as a draft) with every required field and section.\n\n"
+            "TYPE is one of (with its required sections; runbooks go to runbooks/, the rest to articles/):\n\n"
+            f"\b\n{types}\n\n"
+            "\b\nExample:\n  kbtool new troubleshooting --title \"Export fails with EXPORT-504\"")
+
+
+@click.command("new", help=_new_help())
 @kb_option
 @click.argument("type_", metavar="TYPE", type=click.Choice(TYPES))
 @click.option("--title", required=True, help="The article's title; its id is derived from it.")
 @click.option("--owner", default="support", show_default=True, help="Owning team.")
 def new_cmd(kb: Path | None, type_: str, title: str, owner: str) -> None:
-    """Scaffold a new article or runbook with every required field and section.
-
-    \b
-    Example:
-      kbtool new troubleshooting --title "Export fails with EXPORT-504"
-    """
     from ..scaffold import ScaffoldError, new_article
 
     cfg = get_config(kb)
@@ -120,6 +193,8 @@ def _finish_import(report: Any, report_file: Path | None, verbose: bool, fmt: st
                 click.echo(f"  note: {note}")
         for s in report.skipped:
             click.echo(f"skipped {s.source}: {s.reason}")
+        for t in report.translations:
+            click.echo(f"translation set aside {t.source} ({t.locale}){f' of {t.original}' if t.original else ''}")
         for u in report.unconverted:
             click.echo(f"not converted {u.source}{f':{u.line}' if u.line else ''}: {u.detail}")
         for p in report.problems if verbose else []:
@@ -140,7 +215,7 @@ def _finish_import(report: Any, report_file: Path | None, verbose: bool, fmt: st
 
 @import_group.command("docfx")
 @click.argument("src", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path), callback=writable_dir)
 @click.option("--base-url", default="https://learn.microsoft.com", show_default=True,
               help="Prefix for site-root links such as /office/...; '' keeps them as they are.")
 @_import_options
@@ -161,7 +236,7 @@ def import_docfx_cmd(src: Path, dest: Path, base_url: str, force: bool, owner: s
     cfg = get_config(None)
     try:
         report = import_docfx(src, dest, force=force, progress=terminal_progress("importing"), owner=owner,
-                              base_url=base_url or None, sections=cfg.sections)
+                              base_url=base_url or None, sections=cfg.sections, review_every=cfg.review_every)
     except ImportProblem as e:
         raise UsageError(str(e)) from None
     _finish_import(report, report_file, verbose, fmt)
@@ -169,7 +244,7 @@ def import_docfx_cmd(src: Path, dest: Path, base_url: str, force: bool, owner: s
 
 @import_group.command("zendesk")
 @click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path), callback=writable_dir)
 @_import_options
 def import_zendesk_cmd(export: Path, dest: Path, force: bool, owner: str, report_file: Path | None,
                        verbose: bool, fmt: str) -> None:
@@ -182,13 +257,14 @@ def import_zendesk_cmd(export: Path, dest: Path, force: bool, owner: str, report
     Example:
       kbtool import zendesk help-center-articles.json kb --report import-report.json
     """
+    require_extra("import", "import zendesk")
     from ..importers import ImportProblem, import_zendesk
     from ..progress import terminal_progress
 
     cfg = get_config(None)
     try:
         report = import_zendesk(export, dest, force=force, progress=terminal_progress("importing"), owner=owner,
-                                sections=cfg.sections)
+                                sections=cfg.sections, review_every=cfg.review_every)
     except ImportProblem as e:
         raise UsageError(str(e)) from None
     _finish_import(report, report_file, verbose, fmt)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from ..content import KB
-from .common import UsageError, format_option, get_config, get_kb, kb_option, parse_day
+from .common import UsageError, format_option, get_config, get_kb, kb_option, parse_day, use_color
 
 # --- lint / rule ----------------------------------------------------------------------
 
@@ -35,9 +35,13 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--max-warnings", type=click.IntRange(min=0), metavar="N", help="Exit 1 if there are more than N warnings.")
 @click.option("-o", "--output-file", type=click.Path(path_type=Path, dir_okay=False), help="Write the report to FILE instead of stdout.")
 @click.option("--list-rules", is_flag=True, help="List every rule (code, name, severity, fix, message) and exit.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are errors (report only).")
+@click.option("-q", "--quiet", is_flag=True, help="Print the findings only: no summary line, no fix notes.")
 def lint_cmd(kb: Path | None, paths: tuple[Path, ...], fmt: str, today: str | None, select: str | None,
              ignore: str | None, changed_ref: str | None, baseline_file: Path | None, write_baseline_file: Path | None,
-             fix: bool, max_warnings: int | None, output_file: Path | None, list_rules: bool) -> None:
+             fix: bool, max_warnings: int | None, output_file: Path | None, list_rules: bool, statistics: bool,
+             exit_zero: bool, quiet: bool) -> None:
     """Check the KB: schema, structure, freshness, links, duplicates, sensitive data, style.
 
     Prints `path:line:col: CODE message` per finding (or JSON, GitHub annotations, SARIF).
@@ -53,6 +57,7 @@ def lint_cmd(kb: Path | None, paths: tuple[Path, ...], fmt: str, today: str | No
       kbtool lint --write-baseline .kbtool-baseline.json
       kbtool lint --baseline .kbtool-baseline.json --max-warnings 0
       kbtool lint --fix kb/articles/reset-password.md
+      kbtool lint --statistics --exit-zero
     """
     from .. import lint as L
 
@@ -78,7 +83,7 @@ def lint_cmd(kb: Path | None, paths: tuple[Path, ...], fmt: str, today: str | No
             result = L.apply_baseline(raw, baseline) if baseline is not None else raw
             if fix:
                 applied = L.fix(kbase, result)
-                for a in applied:
+                for a in applied if not quiet else ():
                     click.echo(f"{L.display_path(a.path)}:{a.line}: {a.code} fixed: {a.description}", err=True)
                 if applied:
                     raw = run(get_kb(cfg))
@@ -88,7 +93,7 @@ def lint_cmd(kb: Path | None, paths: tuple[Path, ...], fmt: str, today: str | No
                 n = L.write_baseline(raw, write_baseline_file)
                 click.echo(f"kbtool: recorded {n} finding(s) in {write_baseline_file}", err=True)
                 return
-            report = L.format_result(result, fmt, color=output_file is None)
+            report = _report(L, result, fmt, statistics, quiet, color=output_file is None and use_color(sys.stdout))
         except L.LintError as e:
             raise UsageError(str(e)) from None
         if output_file:
@@ -96,14 +101,36 @@ def lint_cmd(kb: Path | None, paths: tuple[Path, ...], fmt: str, today: str | No
                 output_file.write_text(report + "\n", encoding="utf-8")
             except OSError as e:
                 raise UsageError(f"cannot write {output_file}: {e.strerror or e}") from None
-            click.echo(L.summary_line(result), err=True)
-        else:
+            if not quiet:
+                click.echo(L.summary_line(result), err=True)
+        elif report:
             click.echo(report)
+        if exit_zero:
+            return
         if result.errors:
             sys.exit(1)
         if max_warnings is not None and result.warnings > max_warnings:
             click.echo(f"kbtool: {result.warnings} warning(s), more than --max-warnings {max_warnings}", err=True)
             sys.exit(1)
+
+
+def _report(L: Any, result: Any, fmt: str, statistics: bool, quiet: bool, color: bool) -> str:
+    """The text to print: the statistics table, or the report in `fmt`, less its summary
+    line with --quiet (text and github formats end with it)."""
+    if statistics and fmt == "text":
+        text = L.format_statistics(result)
+    elif statistics:
+        counts: dict[str, int] = {}
+        for f in result.findings:
+            counts[f.code] = counts.get(f.code, 0) + 1
+        import json
+
+        return json.dumps({"statistics": counts, "summary": result.summary}, indent=2)
+    else:
+        text = L.format_result(result, fmt, color=color)
+    if quiet and fmt in ("text", "github"):
+        text = "\n".join(text.split("\n")[:-1]).rstrip("\n")
+    return text
 
 
 @click.command("rule")

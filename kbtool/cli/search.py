@@ -8,19 +8,34 @@ from pathlib import Path
 import click
 
 from ..config import AUDIENCES, STATUSES, TYPES
-from .common import UsageError, echo_json, format_option, get_config, get_kb, kb_option
+from .common import (
+    UsageError,
+    echo_json,
+    format_option,
+    get_config,
+    get_kb,
+    index_dir_option,
+    kb_option,
+    require_extra,
+    use_color,
+    writable_dir,
+)
 
 # --- index / search ------------------------------------------------------------------
 
 
 @click.command("index")
 @kb_option
-@click.option("--index-dir", type=click.Path(path_type=Path, file_okay=False), help="Index directory (default .kbtool/index).")
+@index_dir_option
 @click.option("--rebuild", is_flag=True, help="Full rebuild instead of the incremental update.")
 @click.option("--semantic/--no-semantic", default=None,
               help="Embed documents for semantic matching (default: the `semantic` setting, \"auto\": "
                    "when the extra is installed).")
-def index_cmd(kb: Path | None, index_dir: Path | None, rebuild: bool, semantic: bool | None) -> None:
+@click.option("--publish", type=click.Path(path_type=Path, file_okay=False), metavar="DIR", callback=writable_dir,
+              help="Then copy the build to DIR (a shared index directory that replicas open) and switch "
+                   "DIR/current to it atomically.")
+def index_cmd(kb: Path | None, index_dir: Path | None, rebuild: bool, semantic: bool | None,
+              publish: Path | None) -> None:
     """Build or update the search index (incremental by content hash).
 
     With the `semantic` extra installed, documents are also embedded (only new or
@@ -30,20 +45,22 @@ def index_cmd(kb: Path | None, index_dir: Path | None, rebuild: bool, semantic: 
     Example:
       kbtool index            # only changed, added or removed files
       kbtool index --rebuild  # from scratch, swapped in atomically
+      kbtool index --publish /srv/kbtool/index   # and publish the build for the API replicas
     """
-    from ..index import IndexProblem, update_index
-    from ..progress import terminal_progress
+    require_extra("search", "index")
+    from ..index import Index, IndexProblem, update_index
+    from ..progress import ProgressLine
 
-    cfg = get_config(kb)
-    if index_dir:
-        cfg.index_dir = index_dir.resolve()
+    cfg = get_config(kb, index_dir)
     if semantic is not None:
         cfg.semantic = semantic
     if not cfg.kb.is_dir():
         get_kb(cfg)  # raises the "KB directory not found" usage error
     try:  # without kb=: an incremental update parses only the changed files
-        report = update_index(cfg, rebuild=rebuild, progress=terminal_progress("indexing"),
-                              embed_progress=terminal_progress("embedding", "texts"))
+        with ProgressLine() as line:  # each phase labelled, none sitting silently at 100%
+            report = update_index(cfg, rebuild=rebuild, progress=line.phase("indexing", then="committing segments"),
+                                  commit_progress=line.phase("committing", "postings", then="finishing"),
+                                  embed_progress=line.phase("embedding", "texts"))
     except IndexProblem as e:
         raise click.ClickException(str(e)) from None
     for rel in report.skipped:
@@ -52,12 +69,17 @@ def index_cmd(kb: Path | None, index_dir: Path | None, rebuild: bool, semantic: 
     if report.semantic_note:
         asked = semantic is True or cfg.semantic is True
         click.echo(f"semantic: {report.semantic_note}", err=asked and not report.embedded)
+    if publish is not None:
+        try:
+            click.echo(f"published {Index.for_config(cfg).publish(publish.resolve())}")
+        except IndexProblem as e:
+            raise click.ClickException(str(e)) from None
 
 
 @click.command("search")
 @kb_option
 @click.argument("query")
-@click.option("--index-dir", type=click.Path(path_type=Path, file_okay=False), help="Index directory.")
+@index_dir_option
 @click.option("--type", "type_", type=click.Choice(TYPES), help="Only this type.")
 @click.option("--status", type=click.Choice(STATUSES), multiple=True, help="Status (repeatable). Default: published, in-review.")
 @click.option("--audience", type=click.Choice(AUDIENCES), help="Only this audience.")
@@ -80,16 +102,15 @@ def search_cmd(kb: Path | None, query: str, index_dir: Path | None, type_: str |
       kbtool search "title:invoice" --status draft --format json
       kbtool search --semantic "customers cannot get in after we changed identity provider"
     """
+    require_extra("search", "search")
     from ..index import DEFAULT_STATUSES, Filters, IndexProblem, search
 
-    cfg = get_config(kb)
-    if index_dir:
-        cfg.index_dir = index_dir.resolve()
+    cfg = get_config(kb, index_dir)
     statuses = None if all_ else (tuple(status) or DEFAULT_STATUSES)
     filters = Filters(type=type_, status=statuses, audience=audience, product=product, tag=tag, include_retired=all_)
-    tty = sys.stdout.isatty() and fmt == "text"
+    color = fmt == "text" and use_color(sys.stdout)
     try:
-        result = search(cfg, query, filters, limit, auto_update=not no_update, markup="ansi" if tty else "**",
+        result = search(cfg, query, filters, limit, auto_update=not no_update, markup="ansi" if color else "**",
                         semantic=semantic)
     except IndexProblem as e:
         raise click.ClickException(str(e)) from None

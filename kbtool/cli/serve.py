@@ -2,31 +2,62 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import click
 
-from .common import engine_for, get_config, kb_option
+from ..config import Config
+from .common import engine_for, get_config, index_dir_option, kb_option, require_extra
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve beyond this machine
+
+
+def warn_if_exposed(cfg: Config, host: str) -> None:
+    """Binding beyond loopback with no key and no token serves anyone who can reach the port."""
+    import os
+
+    from ..api.auth import KeyFile, KeyProblem, keys_path
+
+    try:
+        has_keys = any(not k.revoked for k in KeyFile(keys_path(cfg.index_dir)).load())
+    except KeyProblem as e:
+        raise click.ClickException(str(e)) from None
+    if not _is_loopback(host) and not has_keys and not os.environ.get("KBTOOL_API_TOKEN"):
+        click.echo(f"warning: serving on {host} with no API key: anyone who can reach it may call the API "
+                   "(public content only). Create keys with `kbtool keys create --scope public --name widget`.",
+                   err=True)
 
 
 @click.command("serve")
 @kb_option
+@index_dir_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address (loopback by default).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-def serve_cmd(kb: Path | None, host: str, port: int, workers: int) -> None:
-    """Serve the suggest HTTP API (FastAPI on uvicorn). Set KBTOOL_API_TOKEN to require a bearer token.
+def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, workers: int) -> None:
+    """Serve the suggest HTTP API (FastAPI on uvicorn). Callers need an API key once any exists
+    (`kbtool keys create`); KBTOOL_API_TOKEN is also accepted, as an admin key. API docs: /docs.
 
     \b
     Example:
       kbtool serve --port 8000 --workers 2
       curl -s localhost:8000/v1/suggest -H 'content-type: application/json' -d '{"subject": "SAML-403"}'
     """
+    require_extra("api", "serve")
     import os
 
     import uvicorn
 
-    cfg = get_config(kb)
+    cfg = get_config(kb, index_dir)
+    warn_if_exposed(cfg, host)
     engine_for(cfg)  # build or refresh the index before the workers start
     os.environ["KBTOOL_KB"] = str(cfg.kb)
     os.environ["KBTOOL_INDEX_DIR"] = str(cfg.index_dir)

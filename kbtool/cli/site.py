@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import echo_json, format_option, get_config, get_kb, kb_option
+from .common import echo_json, format_option, get_config, get_kb, kb_option, require_extra, writable_dir
 
 # --- build / preview (help center) ---------------------------------------------------
 
@@ -18,7 +18,7 @@ def _size(n: int) -> str:
 
 @click.command("build")
 @kb_option
-@click.option("--site-dir", type=click.Path(path_type=Path, file_okay=False),
+@click.option("--site-dir", type=click.Path(path_type=Path, file_okay=False), metavar="DIR", callback=writable_dir,
               help="Output folder, replaced atomically. Default: site_dir from config, else ./site.")
 @click.option("--strict", is_flag=True, help="Fail on any warning (broken links or anchors, skipped articles, ...).")
 @click.option("-v", "--verbose", is_flag=True, help="Show MkDocs' progress and kbtool's notes (e.g. links hidden).")
@@ -36,6 +36,7 @@ def build_cmd(kb: Path | None, site_dir: Path | None, strict: bool, verbose: boo
       kbtool build --strict
       kbtool build --site-dir public --format json
     """
+    require_extra("site", "build")
     from ..site import SiteBuildError, build_site
 
     cfg = get_config(kb)
@@ -80,6 +81,7 @@ def preview_cmd(kb: Path | None, dev_addr: str, open_browser: bool, strict: bool
     Example:
       kbtool preview            # then open http://127.0.0.1:8000/
     """
+    require_extra("site", "preview")
     from ..site import preview
 
     cfg = get_config(kb)

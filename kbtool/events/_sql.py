@@ -179,8 +179,10 @@ class SQLStore(EventStore):
             where.append(f"{col} < ?")
             params.append(self._enc(until))
         if after is not None:
-            where.append(f"({col}, {key}) > (?, ?)")
-            params += [self._enc(after[0]), after[1]]
+            # the plain bound lets the (ts, event_id) index start at the cursor: SQLite does not
+            # use a row-value comparison as a range, and each page would rescan from `since`
+            where.append(f"{col} >= ? AND ({col}, {key}) > (?, ?)")
+            params += [self._enc(after[0]), self._enc(after[0]), after[1]]
         return where, params
 
     @staticmethod

@@ -14,6 +14,7 @@ cannot tell, so the `Recorder` (recorder.py) is the front door that redacts.
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,10 @@ CONFIDENCES = frozenset({"high", "medium", "low"})
 AUDIENCES = frozenset({"public", "internal"})
 MAX_ID = 200  # ticket, channel, article, session ids: generous, but not a place for a ticket body
 MAX_TEXT = 20_000  # stored (redacted) text; the API accepts 200k of body, the store keeps the start
+# regexes rather than per-character loops: every event read back is validated again, and at
+# 100,000 events the loops were a third of `kbtool insights` (bench/bench_insights.py)
+_CONTROL = re.compile(r"[\n\r\t\x00]")
+_HEX32 = re.compile(r"[0-9a-f]{32}")
 
 
 def new_id() -> str:
@@ -54,13 +59,13 @@ def _ident(name: str, value: object, *, required: bool = True) -> str | None:
         raise ValueError(f"{name}: must not be empty")
     if len(value) > MAX_ID:
         raise ValueError(f"{name}: at most {MAX_ID} characters, got {len(value)}")
-    if any(c in value for c in "\n\r\t\x00"):
+    if _CONTROL.search(value):
         raise ValueError(f"{name}: must be a single line without control characters")
     return value
 
 
 def _event_id(name: str, value: object) -> str:
-    if not isinstance(value, str) or len(value) != 32 or any(c not in "0123456789abcdef" for c in value):
+    if not isinstance(value, str) or not _HEX32.fullmatch(value):
         raise ValueError(f"{name}: expected 32 lowercase hex digits (uuid4 hex), got {value!r}")
     return value
 

@@ -29,7 +29,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -201,6 +201,24 @@ class EventStore(ABC):
         cutoff = (now or utcnow()) - timedelta(days=keep_days)
         with self._lock:
             return self._guard(lambda: self._prune(cutoff))
+
+    def import_events(self, events: Iterable[Event], *, batch: int = 1000) -> int:
+        """Write `events` in transactions of `batch` (an offline run, a replay, a test's event
+        set), raising StoreError instead of buffering: unlike recording, nobody is waiting on
+        an answer, and a half-imported set must say so. Duplicates are ignored (idempotent);
+        returns how many events were passed."""
+        n = 0
+        chunk: list[Event] = []
+        with self._lock:
+            for ev in events:
+                chunk.append(ev)
+                if len(chunk) >= batch:
+                    self._guard(lambda c=chunk: self._write(c))
+                    n, chunk = n + len(chunk), []
+            if chunk:
+                self._guard(lambda: self._write(chunk))
+                n += len(chunk)
+        return n
 
     def suggest_events(self, since: datetime | None = None, until: datetime | None = None, *,
                        audience: str | None = None, batch: int = 1000) -> Iterator[SuggestEvent]:

@@ -9,12 +9,20 @@ every file skipped (with the reason), every construct that could not be converte
 problems the source itself has (broken links, missing images) that `kbtool lint` will then
 report. Each module's docstring lists its mapping decisions (see also the README's import section).
 
+What every import hands over, so a fresh import passes `kbtool lint` and `build --strict`:
+heading ids and explicit anchors kept (links into them resolve); copies in another locale
+set aside in `ImportReport.translations`; empty bodies skipped with the reason; `error_codes`
+from titles, symptoms and code blocks (`codes.py`); `last_reviewed` from the source unless that
+is already overdue, then the import date (`common.review_baseline`, the source date kept in
+`Imported.source_updated`); HTML sanitised with nh3 before conversion (`html.py`).
+
 This package reads and writes files only; it never imports the index or the site.
 """
 
 from __future__ import annotations
 
 from ..progress import terminal_progress
+from .codes import article_codes, find_codes
 from .common import (
     DEFAULT_OWNER,
     Finding,
@@ -23,6 +31,7 @@ from .common import (
     ImportReport,
     Redirect,
     Skipped,
+    Translation,
     choose_type,
     parse_docfx_date,
     render_front_matter,
@@ -32,8 +41,8 @@ from .docfx import DOCFX_BASE_URL, docfx_slug, docfx_tags, import_docfx
 from .zendesk import import_zendesk
 
 __all__ = [
-    "ImportProblem", "ImportReport", "Imported", "Skipped", "Finding", "Redirect",
+    "ImportProblem", "ImportReport", "Imported", "Skipped", "Finding", "Redirect", "Translation",
     "import_docfx", "import_zendesk", "terminal_progress", "slug",
     "DEFAULT_OWNER", "DOCFX_BASE_URL", "choose_type", "docfx_slug", "docfx_tags", "parse_docfx_date",
-    "render_front_matter",
+    "render_front_matter", "article_codes", "find_codes",
 ]

@@ -15,7 +15,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class Imported:
     status: str
     audience: str
     notes: list[str] = field(default_factory=list)  # mapping decisions worth checking
+    source_updated: str = ""  # the source's own last-change date (ISO), kept when last_reviewed is the import's
 
 
 @dataclass
@@ -62,6 +63,18 @@ class Finding:
 
 
 @dataclass
+class Translation:
+    """A second-locale copy set aside: the KB is one language, so it is reported, not published.
+
+    `original` is the id of the imported article it translates ("" when the source has none).
+    """
+
+    source: str
+    locale: str
+    original: str = ""
+
+
+@dataclass
 class Redirect:
     old_url: str
     id: str
@@ -78,6 +91,7 @@ class ImportReport:
     unconverted: list[Finding] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
     redirects: list[Redirect] = field(default_factory=list)
+    translations: list[Translation] = field(default_factory=list)
     assets: list[str] = field(default_factory=list)  # copied files, relative to DEST
     seconds: float = 0.0
 
@@ -90,6 +104,7 @@ class ImportReport:
         return {
             "imported": len(self.imported), "skipped": len(self.skipped), "unconverted": len(self.unconverted),
             "problems": len(self.problems), "redirects": len(self.redirects), "assets": len(self.assets),
+            "translations": len(self.translations),
             "types": dict(sorted(Counter(i.type for i in self.imported).items())),
         }
 
@@ -98,7 +113,8 @@ class ImportReport:
         types = ", ".join(f"{t} {n}" for t, n in c["types"].items()) or "none"
         probs = Counter(p.kind for p in self.problems)
         prob_text = ", ".join(f"{k} {n}" for k, n in sorted(probs.items())) or "none"
-        return (f"imported {c['imported']} article(s) ({types}); skipped {c['skipped']}; "
+        aside = f"; {c['translations']} translation(s) set aside" if c["translations"] else ""
+        return (f"imported {c['imported']} article(s) ({types}); skipped {c['skipped']}{aside}; "
                 f"{c['unconverted']} construct(s) not converted; source problems: {prob_text}; "
                 f"{c['assets']} asset(s) copied; {self.seconds:.1f}s")
 
@@ -109,6 +125,7 @@ class ImportReport:
             "imported": [asdict(i) for i in self.imported], "skipped": [asdict(s) for s in self.skipped],
             "unconverted": [asdict(u) for u in self.unconverted], "problems": [asdict(p) for p in self.problems],
             "redirects": [asdict(r) for r in self.redirects], "assets": list(self.assets),
+            "translations": [asdict(t) for t in self.translations],
         }
 
 
@@ -167,6 +184,12 @@ def clip(text: str, limit: int = MAX_SUMMARY) -> str:
 _FIRST_PARA_SKIP = re.compile(r"^\s*(?:#|!!!|<!--|>|\||```|~~~|!\[|[-*+]\s|\d+[.)]\s)")
 
 
+# Each consumes a failed attempt whole (possessive runs), so a later start inside it is never
+# retried: linear on a line of `[` or `<`, where `!?\[([^\]]*)\]\([^)]*\)` was quadratic.
+_LINK_OR_BRACKET_RE = re.compile(r"!?\[([^\]]*+)(?:\]\([^)]*+(\)))?")
+_TAG_OR_LT_RE = re.compile(r"<([^>]*+)(>?)")
+
+
 def first_paragraph(body: str) -> str:
     """Plain text of the body's first prose paragraph (for a summary when the source has none)."""
     para: list[str] = []
@@ -179,8 +202,8 @@ def first_paragraph(body: str) -> str:
             continue
         para.append(line.strip())
     text = " ".join(para)
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"<[^>]+>", " ", text)
+    text = _LINK_OR_BRACKET_RE.sub(lambda m: m.group(1) if m.group(2) else m.group(0), text)
+    text = _TAG_OR_LT_RE.sub(lambda m: " " if m.group(1) and m.group(2) else m.group(0), text)
     text = re.sub(r"[*_`]+", "", text).replace("\\", "")
     return one_line(text)
 
@@ -237,6 +260,24 @@ def parse_docfx_date(value: Any) -> date | None:
     except ValueError:
         return None
     return None
+
+
+def review_baseline(source: date, today: date, review_every: int, what: str, notes: list[str]) -> date:
+    """`last_reviewed` for an imported article: the import baseline for staleness.
+
+    The source's own date (`ms.date`, `edited_at`) is kept whenever it is still within the
+    review period: it is the truth, and due-soon articles come due on their real schedule.
+    An article already overdue on import gets the import date instead: migrating it is the
+    team taking it over (it was converted, checked by the import and goes through lint), and
+    an imported KB that starts with every old article failing KB301 teaches people to ignore
+    KB301. Its first review in the KB falls due one review period after the import; the
+    source date stays in the report (`Imported.source_updated` and this note).
+    """
+    if source + timedelta(days=review_every) >= today:
+        return source
+    notes.append(f"{what} {source} is more than {review_every} days old: last_reviewed set to the import date "
+                 f"{today} (the import baseline; first review due {today + timedelta(days=review_every)})")
+    return today
 
 
 def as_list(value: Any) -> list[str]:

@@ -37,6 +37,7 @@ import yaml
 from ..config import DEFAULT_SECTIONS
 from ..content import Heading, extra_anchors, fence_mask, is_external, mask_inline_code, parse_structure
 from ..progress import Progress
+from .codes import article_codes
 from .common import (
     DEFAULT_OWNER,
     MAX_ID_LENGTH,
@@ -45,6 +46,7 @@ from .common import (
     ImportProblem,
     ImportReport,
     Skipped,
+    Translation,
     as_list,
     choose_type,
     claim_id,
@@ -56,6 +58,7 @@ from .common import (
     one_line,
     parse_docfx_date,
     render_front_matter,
+    review_baseline,
     slug,
     tidy,
     write_article,
@@ -74,7 +77,8 @@ TOPIC_TYPES = {
 SKIP_TOPICS = {"include", "hub-page", "landing-page", "toc", "redirect"}
 NOISE_CUSTOM = re.compile(r"^(?:csstroubleshoot|ci\s*\d+|has-[\w-]+|seo-[\w-]+|[\w-]*-ref)$", re.I)
 
-_INCLUDE_RE = re.compile(r"\[!INCLUDE\s*\[([^\]]*)\]\(\s*<?([^)>\s]+)>?\s*\)\s*\]", re.I)
+# The title never holds `[` (so a run of `[!INCLUDE [` costs one pass, not one per start).
+_INCLUDE_RE = re.compile(r"\[!INCLUDE\s*\[([^\[\]]*)\]\(\s*<?([^)>\s]+)>?\s*\)\s*\]", re.I)
 _IMAGE_RE = re.compile(r':::image((?:\s+[\w-]+\s*=\s*"[^"]*")*)\s*:::')
 _TAB_RE = re.compile(r"^(\s*#{1,6})\s*\[([^\]]+)\]\(#tab/[^)]*\)\s*$")
 _IMAGE_END_RE = re.compile(r"^\s*:::image-end:::\s*$")
@@ -86,6 +90,8 @@ _VIDEO_RE = re.compile(r"\[!VIDEO\s+(\S+?)\]", re.I)
 _H1_RE = re.compile(r"^#(?!#)\s*(.*?)\s*#*\s*$")
 _OPEN_TARGET_RE = re.compile(r"\]\([^()\s]+$")
 _LEFTOVER_RE = re.compile(r":::[a-z]|\[!(?:[A-Za-z-]+)|<xref:|\]\(xref:", re.I)
+MAX_QUOTE_DEPTH = 20  # DocFX alerts nest two or three deep; past this a file is hostile, not content
+_LOCALE_DIR_RE = re.compile(r"[a-z]{2}-(?:[a-z]{2}|hans|hant|latn|cyrl)", re.I)
 _FRONT_RE = re.compile(r"\A---[ \t]*\n(.*?\n)?---[ \t]*(?:\n|\Z)", re.S)
 
 
@@ -140,8 +146,9 @@ class _DocfxFile:
 class _DocfxContext:
     """Per-import state shared by the conversion passes of every file."""
 
-    def __init__(self, src: Path, report: ImportReport, base_url: str | None) -> None:
+    def __init__(self, src: Path, report: ImportReport, base_url: str | None, review_every: int = 365) -> None:
         self.src = src
+        self.review_every = review_every
         self.report = report
         self.base_url = base_url.rstrip("/") if base_url else None
         self.ids: dict[str, str] = {}  # source rel path -> id
@@ -315,12 +322,16 @@ def _convert_colons(lines: list[str], ctx: _DocfxContext) -> list[str]:
     return out
 
 
-def _convert_quotes(lines: list[str], ctx: _DocfxContext) -> list[str]:
+def _convert_quotes(lines: list[str], ctx: _DocfxContext, depth: int = 0) -> list[str]:
     """Blockquotes: DocFX alerts -> Material admonitions; `[!div]` wrappers and `[!VIDEO]` unwrapped.
 
-    Recursive, so alerts inside quotes (and quotes inside alerts) convert too. Fenced
-    code at this level is left alone.
+    Recursive, so alerts inside quotes (and quotes inside alerts) convert too; quotes nested
+    deeper than `MAX_QUOTE_DEPTH` stay as written (reported), which bounds both the stack and
+    the work (each level rescans its lines). Fenced code at this level is left alone.
     """
+    if depth > MAX_QUOTE_DEPTH:
+        ctx.unconverted("quote", f"blockquotes nested more than {MAX_QUOTE_DEPTH} deep left as written", "")
+        return lines
     mask = [k != 0 for k in fence_kinds(lines, unquoted_only=True)]
     out: list[str] = []
     button = False  # the last line was a `[!div class="nextstepaction"]` marker
@@ -356,7 +367,7 @@ def _convert_quotes(lines: list[str], ctx: _DocfxContext) -> list[str]:
         if alert or div or (video and all(not s.strip() for s in inner[first + 1:])):  # type: ignore[operator]
             assert first is not None
             rest = ([alert.group(2)] if alert and alert.group(2) else []) + inner[first + 1:]
-            body = _convert_quotes(rest, ctx)
+            body = _convert_quotes(rest, ctx, depth + 1)
             while body and not body[0].strip():
                 body.pop(0)
             while body and not body[-1].strip():
@@ -378,7 +389,7 @@ def _convert_quotes(lines: list[str], ctx: _DocfxContext) -> list[str]:
             if j < len(lines) and lines[j].strip():
                 out.append("")
         else:
-            for b in _convert_quotes(inner, ctx):
+            for b in _convert_quotes(inner, ctx, depth + 1):
                 out.append(f"{indent}> {b}" if b.strip() else f"{indent}>")
         i = j
     return out
@@ -545,25 +556,29 @@ def _assign_docfx_ids(files: list[_DocfxFile], dest: Path) -> None:
 
 def import_docfx(src: Path | str, dest: Path | str, force: bool = False, progress: Progress | None = None, *,
                  owner: str = DEFAULT_OWNER, base_url: str | None = DOCFX_BASE_URL,
-                 sections: dict[str, list[str]] | None = None) -> ImportReport:
+                 sections: dict[str, list[str]] | None = None, review_every: int = 365) -> ImportReport:
     """Import a DocFX (Microsoft Docs) Markdown tree from `src` into the KB at `dest`.
 
     Every `.md` file with front-matter becomes `dest/articles/<id>.md`; files without
     front-matter (includes, fragments) and `ms.topic: include` files are skipped (and
     inlined where `[!INCLUDE]`d). `owner` is used when a file has neither `ms.author` nor
     `author`; `base_url` prefixes site-root links (`/office/...`), None keeps them;
-    `sections` is the required-sections table (config `sections`) used to pick types.
+    `sections` is the required-sections table (config `sections`) used to pick types;
+    `review_every` (config) decides which `ms.date`s are already overdue (`review_baseline`).
+    Copies in another locale (`ms.locale`, a `de-de/` folder) are set aside as translations.
     """
     t0 = time.perf_counter()
     src, dest = _check_paths(Path(src).resolve(), Path(dest).resolve())
     sections = sections or DEFAULT_SECTIONS
     report = ImportReport("docfx", src, dest)
-    ctx = _DocfxContext(src, report, base_url)
+    ctx = _DocfxContext(src, report, base_url, review_every)
 
     # Pass 1: read everything, decide what is an article, assign ids.
     files = _collect_articles(ctx)
     _assign_docfx_ids(files, dest)
     ctx.ids = {f.rel: f.id for f in files}
+    for t in report.translations:
+        t.original = ctx.ids.get(t.original, "")
     # Pass 2: convert every body (links need every id, anchors every converted body).
     bodies, h1s = _convert_bodies(files, ctx, progress)
     bodies = _fix_anchors(bodies, files, h1s, ctx)
@@ -591,7 +606,36 @@ def _collect_articles(ctx: _DocfxContext) -> list[_DocfxFile]:
         rel = p.relative_to(src).as_posix()
         ctx.lower.setdefault(rel.lower(), rel)
     files = [f for p in paths if p.suffix.lower() == ".md" and (f := _read_article(p, ctx)) is not None]
-    return _drop_included(files, ctx)
+    return _set_aside_translations(_drop_included(files, ctx), ctx)
+
+
+def _locale_of(f: _DocfxFile) -> str:
+    """The file's locale: `ms.locale`, else a locale folder (`de-de/`) on its path, else DocFX's `en-us`."""
+    loc = one_line(f.meta.get("ms.locale")).lower()
+    if loc:
+        return loc[:20]
+    return next((p.lower() for p in Path(f.rel).parts[:-1] if _LOCALE_DIR_RE.fullmatch(p)), "en-us")
+
+
+def _set_aside_translations(files: list[_DocfxFile], ctx: _DocfxContext) -> list[_DocfxFile]:
+    """The files in the tree's main locale (the most common one); the others are reported as
+    translations, with the article they translate when it is the same path in the main locale."""
+    locales = {f.rel: _locale_of(f) for f in files}
+    main = Counter(locales.values()).most_common(1)[0][0] if files else "en-us"
+    kept = [f for f in files if locales[f.rel] == main]
+    by_rel = {f.rel.lower(): f.rel for f in kept}
+    for f in files:
+        loc = locales[f.rel]
+        if loc == main:
+            continue
+        parts = list(Path(f.rel).parts)
+        at = [k for k, p in enumerate(parts[:-1]) if p.lower() == loc]
+        cands = ["/".join(parts[:k] + [main] + parts[k + 1:]) for k in at] + ["/".join(parts[:k] + parts[k + 1:])
+                                                                             for k in at]
+        original = next((by_rel[c.lower()] for c in cands if c.lower() in by_rel), "")
+        ctx.report.translations.append(Translation(f.rel, loc, original))  # `original` a rel path until ids exist
+        ctx.nonarticles[f.rel] = f"a translation ({loc}), set aside"
+    return kept
 
 
 def _read_article(path: Path, ctx: _DocfxContext) -> _DocfxFile | None:
@@ -625,6 +669,8 @@ def _not_an_article(meta: dict[str, Any], body: str) -> str | None:
         return f"redirect stub to {meta.get('redirect_url')}"
     if not body.strip():
         return "empty body"
+    if not "\n".join(_drop_h1(body.split("\n"))[0]).strip():
+        return "empty body: only a title"
     return None
 
 
@@ -683,7 +729,8 @@ def _write_articles(files: list[_DocfxFile], bodies: dict[str, str], h1s: dict[s
         fm, notes = _front_matter(f, body, h1s[f.id], ctx, today, owner, sections)
         out_rel = f"articles/{f.id}.md"
         if write_article(dest / out_rel, render_front_matter(fm) + "\n" + body, force):
-            ctx.report.imported.append(Imported(f.rel, out_rel, f.id, fm["type"], "published", "public", notes))
+            ctx.report.imported.append(Imported(f.rel, out_rel, f.id, fm["type"], "published", "public", notes,
+                                                source_updated=fm["created"].isoformat()))
         else:
             ctx.report.skipped.append(Skipped(f.rel, f"exists: {out_rel} (use --force to overwrite)"))
         if progress:
@@ -696,15 +743,17 @@ def _front_matter(f: _DocfxFile, body: str, h1: str | None, ctx: _DocfxContext, 
     meta = f.meta
     notes: list[str] = []
     title, summary = _title_and_summary(meta, body, h1, f.rel, notes)
-    reviewed = _reviewed_date(f, ctx, today, notes)
+    source_date = _reviewed_date(f, ctx, today, notes)
+    reviewed = review_baseline(source_date, today, ctx.review_every, "ms.date", notes)
     product, component = _product_component(f.rel, meta)
     type_ = _docfx_type(meta, body, sections, notes)
     aliases = [h1] if h1 and h1.strip().lower() != title.strip().lower() else []
     fm = {
         "id": f.id, "title": title, "type": type_, "status": "published", "audience": "public",
         "owner": slug(one_line(meta.get("ms.author") or meta.get("author")), 60) or owner,
-        "summary": summary, "product": product, "component": component,
-        "tags": docfx_tags(meta), "created": reviewed, "last_reviewed": reviewed, "aliases": aliases,
+        "summary": summary, "product": product, "component": component, "tags": docfx_tags(meta),
+        "error_codes": article_codes(title, body), "created": source_date, "last_reviewed": reviewed,
+        "aliases": aliases,
     }
     return fm, notes
 

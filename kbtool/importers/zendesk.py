@@ -6,6 +6,10 @@ exported articles point at the new files. The old `html_url` becomes the article
 `legacy_urls` front-matter (the help center build writes a redirect page at its path) and
 is listed in the report's `redirects`. A URL that cannot be redirected (a query string, no
 path) is reported instead of written, so the imported file still loads cleanly.
+
+Bodies go through `html.sanitize` (nh3) before markdownify, and decoded text stays text.
+Hostile exports end in a reason: JSON nested too deeply is an `ImportProblem` naming the file;
+an id of thousands of digits, or a body nested past `html.MAX_DEPTH`, skips that article.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,8 +25,16 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from ..config import DEFAULT_SECTIONS
-from ..content import fence_mask, legacy_url_path
+from ..content import (
+    PAGE_RELATED_ANCHOR,
+    PAGE_TITLE_ANCHOR,
+    extra_anchors,
+    fence_mask,
+    legacy_url_path,
+    parse_structure,
+)
 from ..progress import Progress
+from .codes import article_codes
 from .common import (
     DEFAULT_OWNER,
     Finding,
@@ -30,6 +43,7 @@ from .common import (
     ImportReport,
     Redirect,
     Skipped,
+    Translation,
     as_list,
     choose_type,
     claim_id,
@@ -39,12 +53,16 @@ from .common import (
     one_line,
     parse_docfx_date,
     render_front_matter,
+    review_baseline,
     slug,
     tidy,
     write_article,
 )
+from .html import MAX_DEPTH, html_to_markdown, sanitize, too_deep
 
-_ZD_ARTICLE_RE = re.compile(r"/hc/(?:[A-Za-z-]+/)?articles/(\d+)")
+_ZD_ARTICLE_RE = re.compile(r"/hc/(?:[A-Za-z-]+/)?articles/(\d{1,20})")
+MAX_ID_DIGITS = 20  # Zendesk ids are 64-bit integers
+
 
 
 @dataclass
@@ -58,14 +76,17 @@ class _ZdArticle:
 
 
 def import_zendesk(export_path: Path | str, dest: Path | str, force: bool = False, progress: Progress | None = None, *,
-                   owner: str = DEFAULT_OWNER, sections: dict[str, list[str]] | None = None) -> ImportReport:
+                   owner: str = DEFAULT_OWNER, sections: dict[str, list[str]] | None = None,
+                   review_every: int = 365) -> ImportReport:
     """Import a Zendesk Help Center articles export (JSON) into the KB at `dest`.
 
     The export is the Help Center API's `{"articles": [...]}` (optionally with a sideloaded
     `sections` list, whose names become `component`) or a bare list of articles. `draft`
     -> status draft, a `user_segment_id` -> audience internal, `label_names` -> tags,
-    `updated_at` -> last_reviewed, `created_at` -> created. The old `html_url` goes into
-    `legacy_urls` (the site redirects it to the new page) and the report's `redirects`.
+    `updated_at` -> last_reviewed (see `review_baseline`: the import date when that is
+    already overdue by `review_every` days), `created_at` -> created. The old `html_url`
+    goes into `legacy_urls` (the site redirects it to the new page) and the report's
+    `redirects`. Copies in another locale are set aside in the report's `translations`.
     """
     t0 = time.perf_counter()
     export_path = Path(export_path).resolve()
@@ -75,41 +96,61 @@ def import_zendesk(export_path: Path | str, dest: Path | str, force: bool = Fals
     report = ImportReport("zendesk", export_path, dest)
     todo = _claim_ids(articles, dest, report)
     ids = {item.zid: item.id for item in todo}
+    converted = _convert_all(todo, ids, report)
+    _check_anchors({aid: body for aid, (body, _) in converted.items()}, {i.id: i.source for i in todo}, report)
     today = date.today()
     for n, item in enumerate(todo, 1):
-        body, notes = _zd_convert(item.data, ids, item.source, report)
-        fm, url = _front_matter(item, body, notes, section_names, sections, owner, today, report)
-        out_rel = f"articles/{item.id}.md"
-        if write_article(dest / out_rel, render_front_matter(fm) + "\n" + body, force):
-            report.imported.append(Imported(item.source, out_rel, item.id, fm["type"], fm["status"], fm["audience"],
-                                            notes))
-            if url:
-                report.redirects.append(Redirect(url, item.id, out_rel))
-        else:
-            report.skipped.append(Skipped(item.source, f"exists: {out_rel} (use --force to overwrite)"))
+        if item.id in converted:
+            body, notes = converted[item.id]
+            _write_one(item, body, notes, section_names, sections, owner, (today, review_every), report, force)
         if progress:
             progress(n, len(todo))
     report.seconds = time.perf_counter() - t0
     return report
 
 
+def _write_one(item: _ZdArticle, body: str, notes: list[str], section_names: dict[Any, str],
+               sections: dict[str, list[str]], owner: str, review: tuple[date, int], report: ImportReport,
+               force: bool) -> None:
+    """Front-matter + body to `articles/<id>.md`, recorded in the report (or skipped if it exists)."""
+    fm, url = _front_matter(item, body, notes, section_names, sections, owner, review, report)
+    out_rel = f"articles/{item.id}.md"
+    if write_article(report.dest / out_rel, render_front_matter(fm) + "\n" + body, force):
+        report.imported.append(Imported(item.source, out_rel, item.id, fm["type"], fm["status"], fm["audience"],
+                                        notes, source_updated=_source_updated(item.data)))
+        if url:
+            report.redirects.append(Redirect(url, item.id, out_rel))
+    else:
+        report.skipped.append(Skipped(item.source, f"exists: {out_rel} (use --force to overwrite)"))
+
+
 # --- Reading the export and claiming ids ------------------------------------------------------
 
 
+class _LongInt(str):
+    """A JSON integer too long to be an id (Python refuses to convert past 4,300 digits)."""
+
+
+def _json_int(text: str) -> int | _LongInt:
+    return int(text) if len(text) <= MAX_ID_DIGITS else _LongInt(text)
+
+
 def _load_zendesk(path: Path) -> tuple[list[Any], dict[Any, str]]:
-    """(the exported articles, section id -> section name)."""
+    """(the exported articles, section id -> section name); any unreadable export is an ImportProblem."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"), parse_int=_json_int)
     except FileNotFoundError:
         raise ImportProblem(f"export file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise ImportProblem(f"cannot read {path}: {e}") from None
     except json.JSONDecodeError as e:
         raise ImportProblem(f"{path}: invalid JSON at line {e.lineno}: {e.msg}") from None
+    except RecursionError:
+        raise ImportProblem(f"{path}: JSON nested too deeply to be a Help Center export") from None
     sections: dict[Any, str] = {}
     if isinstance(data, dict):
         for s in data.get("sections") or []:
-            if isinstance(s, dict) and s.get("id") is not None and s.get("name"):
+            if isinstance(s, dict) and isinstance(s.get("id"), int) and s.get("name"):
                 sections[s["id"]] = str(s["name"])
         data = data.get("articles")
     if not isinstance(data, list):
@@ -118,13 +159,20 @@ def _load_zendesk(path: Path) -> tuple[list[Any], dict[Any, str]]:
 
 
 def _claim_ids(articles: list[Any], dest: Path, report: ImportReport) -> list[_ZdArticle]:
-    """The articles to import, each with a free id from its title (else skipped, with the reason)."""
+    """The articles to import, each with a free id from its title; others are skipped with the
+    reason, and copies in another locale than the export's own are set aside as translations."""
     existing = existing_ids(dest)
     taken: set[str] = set()
     seen: set[Any] = set()
     todo: list[_ZdArticle] = []
+    main_locale = _main_locale(articles)
+    aside: list[tuple[Translation, Any]] = []
     for n, a in enumerate(articles):
-        source = f"zendesk:{a.get('id')}" if isinstance(a, dict) else f"zendesk:articles[{n}]"
+        source = f"zendesk:{a.get('id')}" if isinstance(a, dict) and _plain_id(a.get("id")) else f"zendesk:articles[{n}]"
+        locale = _translation_locale(a, main_locale)
+        if locale:
+            aside.append((Translation(source, locale), a.get("id")))
+            continue
         reason = _skip_reason(a, seen)
         if reason:
             report.skipped.append(Skipped(source, reason))
@@ -134,7 +182,31 @@ def _claim_ids(articles: list[Any], dest: Path, report: ImportReport) -> list[_Z
                        [slug(f"{slug(title, 60)}-{a['id']}")])
         taken.add(aid)
         todo.append(_ZdArticle(a["id"], a, source, aid))
+    ids = {item.zid: item.id for item in todo}
+    for t, zid in aside:
+        t.original = ids.get(zid, "") if _plain_id(zid) else ""
+        report.translations.append(t)
     return todo
+
+
+def _plain_id(value: Any) -> bool:
+    return isinstance(value, (int, str)) and not isinstance(value, (bool, _LongInt)) and len(str(value)) <= 40
+
+
+def _main_locale(articles: list[Any]) -> str:
+    """The export's own locale: the most common `source_locale` (else `locale`); "" if none is given."""
+    counts = Counter(str(a.get("source_locale") or a.get("locale")).lower() for a in articles
+                     if isinstance(a, dict) and (a.get("source_locale") or a.get("locale")))
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+def _translation_locale(article: Any, main_locale: str) -> str:
+    """The article's locale if it is a translation (not its own source locale, or not the export's)."""
+    if not isinstance(article, dict) or not article.get("locale"):
+        return ""
+    locale = str(article["locale"]).lower()
+    source = str(article.get("source_locale") or main_locale).lower()
+    return one_line(article["locale"])[:20] if source and locale != source else ""
 
 
 def _skip_reason(article: Any, seen: set[Any]) -> str | None:
@@ -143,24 +215,41 @@ def _skip_reason(article: Any, seen: set[Any]) -> str | None:
         return "not a JSON object"
     if article.get("id") is None:
         return "no 'id'"
+    if not _plain_id(article["id"]):
+        what = "number" if isinstance(article["id"], _LongInt) else type(article["id"]).__name__
+        return f"'id' is not a Zendesk article id (a {what} of {len(str(article['id']))} characters)"
     if article["id"] in seen:
-        return f"duplicate article id {article['id']} (another locale?); the first one was imported"
+        return f"duplicate article id {article['id']}; the first one was imported"
     seen.add(article["id"])
     if not one_line(article.get("title") or article.get("name")):
         return "no title"
+    if _empty_html(article.get("body")):
+        return "empty body: nothing to import (add the content in the source or here)"
     return None
+
+
+def _empty_html(body: Any) -> bool:
+    """True if an HTML body shows nothing: no text, no image, no embed."""
+    from bs4 import BeautifulSoup
+
+    if not isinstance(body, str) or not body.strip():
+        return True
+    if "<" not in body:
+        return False
+    soup = BeautifulSoup(body, "html.parser")
+    return not soup.get_text().strip() and soup.find(["img", "iframe", "video", "table"]) is None
 
 
 # --- Front-matter -------------------------------------------------------------------------------
 
 
 def _front_matter(item: _ZdArticle, body: str, notes: list[str], section_names: dict[Any, str],
-                  sections: dict[str, list[str]], owner: str, today: date,
+                  sections: dict[str, list[str]], owner: str, review: tuple[date, int],
                   report: ImportReport) -> tuple[dict[str, Any], str]:
-    """(the article's front-matter, the old URL to redirect or "")."""
+    """(the article's front-matter, the old URL to redirect or ""); `review` is (today, review_every)."""
     a = item.data
     title = one_line(a.get("title") or a.get("name"))
-    created, updated = _dates(a, today, notes)
+    created, updated = _dates(a, review, notes)
     url = _legacy_url(a, item.source, report)
     fm = {
         "id": item.id, "title": title, "type": choose_type(body, None, sections),
@@ -168,6 +257,7 @@ def _front_matter(item: _ZdArticle, body: str, notes: list[str], section_names: 
         "audience": "internal" if a.get("user_segment_id") is not None else "public", "owner": owner,
         "summary": clip(first_paragraph(body)) or title, "component": _component(a, section_names),
         "tags": sorted({slug(t, 60) for t in as_list(a.get("label_names")) if slug(t, 60)}),
+        "error_codes": article_codes(title, body),
         "created": created, "last_reviewed": updated, "legacy_urls": [url] if url else [],
     }
     return fm, url
@@ -183,21 +273,30 @@ def _zd_date(value: Any) -> date | None:
         return parse_docfx_date(text[:10])
 
 
-def _dates(article: dict[str, Any], today: date, notes: list[str]) -> tuple[date, date]:
-    """(created, last_reviewed): `updated_at` (else `edited_at`, `created_at`, today), never after today."""
-    updated = _zd_date(article.get("updated_at")) or _zd_date(article.get("edited_at"))
+def _source_updated(article: dict[str, Any]) -> str:
+    """The source's own last-change date (`edited_at`, else `updated_at`), ISO, or ""."""
+    d = _zd_date(article.get("edited_at")) or _zd_date(article.get("updated_at"))
+    return d.isoformat() if d else ""
+
+
+def _dates(article: dict[str, Any], review: tuple[date, int], notes: list[str]) -> tuple[date, date]:
+    """(created, last_reviewed): the last content edit (`edited_at`, else `updated_at`, `created_at`,
+    today) as `review_baseline` takes it."""
+    today, review_every = review
+    updated = _zd_date(article.get("edited_at")) or _zd_date(article.get("updated_at"))
     created = _zd_date(article.get("created_at"))
     if updated is None:
         updated = created or today
-        notes.append(f"no valid updated_at: last_reviewed set to {updated}")
-    updated = min(updated, today)
-    return min(created or updated, updated), updated
+        notes.append(f"no valid edited_at/updated_at: last_reviewed set to {updated}")
+    source = min(updated, today)
+    reviewed = review_baseline(source, today, review_every, "edited_at", notes)
+    return min(created or source, source), reviewed
 
 
 def _component(article: dict[str, Any], section_names: dict[Any, str]) -> str | None:
     """The section's name as a slug; `section-<id>` when the export has no name for it."""
     section_id = article.get("section_id")
-    if section_id is None:
+    if section_id is None or not _plain_id(section_id):
         return None
     name = section_names.get(section_id)
     return slug(name, 40) if name else f"section-{section_id}"
@@ -216,18 +315,63 @@ def _legacy_url(article: dict[str, Any], source: str, report: ImportReport) -> s
 # --- HTML -> Markdown ---------------------------------------------------------------------------
 
 
+class _TooDeep(Exception):
+    """An article body nested too deeply to sanitise and convert in bounded time."""
+
+
+def _convert_all(todo: list[_ZdArticle], ids: dict[Any, str], report: ImportReport) -> dict[str, tuple[str, list[str]]]:
+    """Every article's (Markdown body, notes) by id; one that cannot be converted is skipped with the reason."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    for item in todo:
+        try:
+            out[item.id] = _zd_convert(item.data, ids, item.source, report)
+        except _TooDeep:
+            report.skipped.append(Skipped(item.source, f"body HTML nests elements more than {MAX_DEPTH} deep: "
+                                                       "not converted"))
+    return out
+
+
 def _zd_convert(article: dict[str, Any], ids: dict[Any, str], source: str,
                 report: ImportReport) -> tuple[str, list[str]]:
-    """Article HTML -> Markdown (markdownify), with links to exported articles rewritten."""
+    """Article HTML -> sanitised HTML -> Markdown, with links to exported articles rewritten.
+
+    The embeds and scripts are dealt with (and reported) first, then `html.sanitize` keeps
+    only the allow-list, then the converter decodes the text and keeps it inert.
+    """
     from bs4 import BeautifulSoup
 
     base = str(article.get("html_url") or "")
     soup = BeautifulSoup(str(article.get("body") or ""), "html.parser")
+    if too_deep(soup):
+        raise _TooDeep
     _drop_unconvertible(soup, base, source, report)
     _rewrite_html_links(soup, base, ids, source, report)
+    clean = BeautifulSoup(sanitize(str(soup)), "html.parser")
     notes: list[str] = []
-    body = _markdown_body(_html_to_markdown(soup), notes)
+    body = _markdown_body(html_to_markdown(clean), notes)
     return tidy(body), notes
+
+
+def _check_anchors(bodies: dict[str, str], sources: dict[str, str], report: ImportReport) -> None:
+    """Report every `#anchor` link (in the article or into another imported one) that matches no
+    anchor of its target: a problem of the source that `kbtool lint` (KB402) will show too."""
+    anchors: dict[str, frozenset[str]] = {}
+
+    def anchors_of(aid: str) -> frozenset[str]:
+        if aid not in anchors:
+            heads = parse_structure(bodies[aid], 1)[0]
+            anchors[aid] = frozenset(h.slug for h in heads) | extra_anchors(bodies[aid]) | {PAGE_TITLE_ANCHOR, PAGE_RELATED_ANCHOR}
+        return anchors[aid]
+
+    for aid, body in bodies.items():
+        if "#" not in body:
+            continue
+        for link in parse_structure(body, 1)[2]:
+            page, sep, anchor = link.target.partition("#")
+            target = aid if not page else page[:-3] if page.endswith(".md") else ""
+            if sep and anchor and target in bodies and anchor not in anchors_of(target):
+                report.problems.append(Finding(sources[aid], 0, "broken-anchor",
+                                               f"link {link.target!r}: no heading or anchor #{anchor} in {target}"))
 
 
 def _drop_unconvertible(soup: Any, base: str, source: str, report: ImportReport) -> None:
@@ -285,23 +429,6 @@ def _rewrite_html_links(soup: Any, base: str, ids: dict[Any, str], source: str, 
         if old_host and urlsplit(full).netloc == old_host:
             report.problems.append(Finding(source, 0, "remote-image", f"image hosted on the old help center: {full} "
                                                                       "(copy it before the old site closes)"))
-
-
-def _code_language(el: Any) -> str:
-    """A `<pre>`'s language from a `language-x`/`lang-x` class on it or its `<code>`."""
-    for node in [el, *el.find_all("code", limit=1)]:
-        for cls in node.get("class") or []:
-            if cls.startswith(("language-", "lang-")):
-                return str(cls.split("-", 1)[1])
-    return ""
-
-
-def _html_to_markdown(soup: Any) -> str:
-    from markdownify import MarkdownConverter
-
-    converter = MarkdownConverter(heading_style="ATX", bullets="-", escape_underscores=False, escape_asterisks=True,
-                                  table_infer_header=True, code_language_callback=_code_language)
-    return str(converter.convert_soup(soup))
 
 
 def _markdown_body(md: str, notes: list[str]) -> str:

@@ -6,6 +6,7 @@
 - `bm25`: the compiled BM25F scorer (suggest, and plain-word search);
 - `query`: searching a build (`Snapshot`): parsing, filters, did-you-mean, routing;
 - `highlight`: the highlighted fragments of hits;
+- `writer`: Whoosh's segment writer with less Python per posting (the same files);
 - here: building (`Index`, `update_index`) and `search`, and the package's public names.
 
 Every build, full or incremental, happens in a fresh `build-*` directory (an
@@ -13,7 +14,8 @@ incremental one starts as hard links of the current build: Whoosh never rewrites
 file it has written) and becomes visible only when `current` is swapped. So a killed
 or failed build leaves the previous index untouched, and readers in other processes
 keep the snapshot they opened. `update_index` parses only the files whose size or mtime
-changed, so a one-file update stays well under a second at 10,000 articles.
+changed and writes only what changed (new Whoosh segment, forward delta, manifest), so a
+one-file update stays well under a second at 10,000 articles.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ from ..config import Config
 from ..content import KB, Article, load_article, load_kb
 from ..progress import Progress
 from .bm25 import CompiledBM25F
-from .forward import FORWARD, FORWARD_FIELDS, Forward, ForwardBuilder, embedding_docs
+from .forward import FORWARD, FORWARD_DELTA, FORWARD_FIELDS, Forward, ForwardBuilder, base_drop, embedding_docs
 from .query import DEFAULT_STATUSES, BadQuery, Filters, Hit, SearchResult, Snapshot
-from .schema import analyze, document, make_schema, search_line, search_tokens, stem, texts, tokens
+from .schema import TermMemo, analyze, document, make_schema, search_line, search_tokens, stem, texts, tokens
 from .store import (
     FORMAT_VERSION,
     KEEP_BUILDS,
@@ -52,6 +54,7 @@ from .store import (
     prune,
     swap,
 )
+from .writer import FastWriter
 
 __all__ = [
     "DEFAULT_STATUSES", "FORMAT_VERSION", "FORWARD", "FORWARD_FIELDS", "KEEP_BUILDS", "MANIFEST",
@@ -69,6 +72,11 @@ class _Entry:
     article: Article | None = None
 
 
+# An incremental build rewrites the whole forward file once its delta holds more documents
+# than this share of the KB (and DELTA_MIN): the delta is rewritten on every update.
+DELTA_SHARE, DELTA_MIN = 0.05, 50
+
+
 class _NeedFullLoad(Exception):
     """The fast update path cannot decide alone; load the whole KB with `load_kb`."""
 
@@ -81,16 +89,20 @@ class Index:
     """The index directory: builds (full/incremental, atomic) and opens snapshots."""
 
     def __init__(self, index_dir: Path, semantic: bool | str = False,
-                 embed_progress: Progress | None = None) -> None:
+                 embed_progress: Progress | None = None, commit_progress: Progress | None = None) -> None:
         """`semantic`: embed documents for semantic matching ("auto": when the extra is
-        installed; see `kbtool.semantic`)."""
+        installed; see `kbtool.semantic`). `commit_progress`: the postings written when
+        Whoosh commits (a phase of its own: at 10,000 articles it takes as long as adding)."""
         self.dir = Path(index_dir)
         self.semantic, self.semantic_off = semantic_mod.wanted(semantic) if semantic else (False, None)
+        self.semantic_asked = semantic is True  # (not "auto"): a missing extra is said on every build
         self.embed_progress = embed_progress
+        self.commit_progress = commit_progress
 
     @classmethod
-    def for_config(cls, config: Config, embed_progress: Progress | None = None) -> Index:
-        return cls(config.index_dir, config.semantic, embed_progress)
+    def for_config(cls, config: Config, embed_progress: Progress | None = None,
+                   commit_progress: Progress | None = None) -> Index:
+        return cls(config.index_dir, config.semantic, embed_progress, commit_progress)
 
     def exists(self) -> bool:
         return current_build(self.dir) is not None
@@ -182,6 +194,37 @@ class Index:
             raise _NeedFullLoad  # duplicate ids: load_kb decides which file keeps the id
         return self._build(root, entries, skipped, False, progress)
 
+    def publish(self, dest: Path) -> Path:
+        """Copy the current build into `dest` (a shared directory: replicas open it as their
+        index directory) and point `dest/current` at it atomically; returns the copy.
+
+        A build never changes once written, so readers holding the previous published build
+        keep answering from it while the copy is made, and see the new one when they reopen
+        (`Snapshot.is_current`). The manifest is copied last: a publish killed half way
+        leaves a directory without one, which the next publish removes (`prune`).
+        """
+        build = current_build(self.dir)
+        if build is None:
+            raise IndexProblem(f"no index at {self.dir} to publish. Run `kbtool index` first.")
+        Manifest.read(build)  # refuse to publish what this kbtool cannot read
+        dest = Path(dest)
+        check_dir(dest)
+        dest.mkdir(parents=True, exist_ok=True)
+        with Lock(dest):
+            target = new_build_dir(dest)
+            target.mkdir()
+            try:
+                for f in sorted(build.iterdir(), key=lambda f: f.name == MANIFEST):
+                    if f.is_file() and not f.name.endswith(("WRITELOCK", ".lock")):
+                        shutil.copy2(f, target / f.name)
+                fsync_dir(target)
+                swap(dest, target)
+            except BaseException:
+                shutil.rmtree(target, ignore_errors=True)
+                raise
+            prune(dest)
+        return target
+
     # --- the steps of a build ---------------------------------------------------------------
 
     def _build(self, root: Path, entries: dict[str, _Entry], skipped: dict[str, dict[str, object]],
@@ -255,9 +298,13 @@ class Index:
     def _full(self, new: Path, articles: list[Article], report: BuildReport, progress: Progress | None) -> None:
         new.mkdir(parents=True)
         ix = windex.create_in(str(new), make_schema())
-        analyzer = stem()
+        analyzer = TermMemo(stem())
         fwd = ForwardBuilder()
-        writer = ix.writer(limitmb=256)
+        # limitmb: Whoosh's posting pool spills sorted runs to disk past this many accounted
+        # MB and merges them back at commit (pickling every posting twice). 10,000 real-text
+        # articles make ~5.5 million postings, ~930 MB as it counts them: 1024 keeps them in
+        # memory (peak RSS 1.6 GB) and took a third off the build's CPU time.
+        writer = FastWriter(ix, self.commit_progress, limitmb=1024)
         try:
             for i, a in enumerate(articles, 1):
                 toks = tokens(texts(a), analyzer)
@@ -286,13 +333,13 @@ class Index:
         drop = ({str(old_files[rel]["id"]) for rel in removed}
                 | {str(old_files[a.rel_path]["id"]) for a in changed})  # type: ignore[union-attr]
         todo = [a for a in changed + added if a is not None]  # (only unchanged files lack an article)
-        _link_build(old, new, rewrite_forward=bool(todo or drop))
+        _link_build(old, new, documents_change=bool(todo or drop))
         if not (todo or drop):
             return  # nothing to re-index (files only touched): a new manifest is all it takes
         ix = windex.open_dir(str(new))
-        analyzer = stem()
+        analyzer = TermMemo(stem())
         toks = {a.id: tokens(texts(a), analyzer) for a in todo}
-        writer = ix.writer()
+        writer = FastWriter(ix, self.commit_progress)
         try:
             for doc_id in drop:
                 writer.delete_by_term("id", doc_id)
@@ -306,10 +353,7 @@ class Index:
             raise
         finally:
             ix.close()
-        fwd = ForwardBuilder(old / FORWARD, drop | {a.id for a in todo})
-        for a in todo:
-            _add_forward(fwd, a, toks[a.id])
-        fwd.save(new / FORWARD)
+        _write_forward(old, new, drop | {a.id for a in todo}, todo, toks, len(entries))
 
     def _embeddings_ready(self, build: Path | None) -> bool:
         """Whether `build` has what this index is asked for: embeddings iff semantic."""
@@ -324,7 +368,8 @@ class Index:
         target = new / semantic_mod.EMBEDDINGS
         if not self.semantic:
             target.unlink(missing_ok=True)
-            report.semantic_note = self.semantic_off or ""
+            note = self.semantic_off or ""
+            report.semantic_note = note if self.semantic_asked else _once_a_day(self.dir, note)
             return
         if target.exists():  # hard-linked from an unchanged previous build: still exact if made the same way
             if semantic_mod.Embeddings.usable(target):
@@ -350,21 +395,64 @@ class Index:
                                 f"{len(emb.ids) - fresh} reused" if fresh else "embeddings reused")
 
 
-def _link_build(old: Path, new: Path, rewrite_forward: bool) -> None:
-    """Start build `new` as hard links of `old`'s files (Whoosh files are write-once: a safe
-    copy), without the manifest and locks, and without the forward file and embeddings when
-    documents change (`rewrite_forward`)."""
+NOTE_SHOWN = ".semantic-note"  # in the index directory: the day and text of the last note shown
+
+
+def _once_a_day(index_dir: Path, note: str) -> str:
+    """`note` the first time a day it is due for this index directory, else "": with the
+    setting "auto", every `kbtool index` (and every refresh before a search) would repeat
+    that the semantic extra is not installed. Remembered in NOTE_SHOWN."""
+    if not note:
+        return ""
+    marker, key = index_dir / NOTE_SHOWN, f"{time.strftime('%Y-%m-%d')} {note}"
+    try:
+        if marker.read_text(encoding="utf-8") == key:
+            return ""
+    except OSError:
+        pass
+    try:
+        marker.write_text(key, encoding="utf-8")
+    except OSError:
+        pass  # a read-only index directory: say it every time rather than never
+    return note
+
+
+def _link_build(old: Path, new: Path, documents_change: bool) -> None:
+    """Start build `new` as hard links of `old`'s files (Whoosh files and the base forward
+    file are write-once: a safe copy), without the manifest and locks, and without the
+    forward delta and embeddings when documents change (they are rewritten)."""
     new.mkdir(parents=True)
     for f in old.iterdir():
         if f.name == MANIFEST or f.name.endswith((".lock", "WRITELOCK")):
             continue
-        if f.name in (FORWARD, semantic_mod.EMBEDDINGS) and rewrite_forward:
+        if f.name in (FORWARD_DELTA, semantic_mod.EMBEDDINGS) and documents_change:
             continue
         os.link(f, new / f.name)
 
 
+def _write_forward(old: Path, new: Path, drop: set[str], todo: list[Article], toks: dict[str, dict[str, list[str]]],
+                   n_docs: int) -> None:
+    """The forward index of incremental build `new`: `old`'s without the documents in `drop`,
+    plus `todo`. Only the delta file is written (the base is `old`'s, hard-linked), so a
+    one-file update does not rewrite 10,000 documents; once the delta holds more than
+    DELTA_SHARE of the documents, the base is rewritten with everything and the delta goes."""
+    old_delta = old / FORWARD_DELTA
+    fwd = ForwardBuilder(old_delta if old_delta.exists() else None, drop)
+    if len(fwd) + len(todo) > max(DELTA_MIN, n_docs * DELTA_SHARE):
+        (new / FORWARD).unlink()
+        fwd = ForwardBuilder(old / FORWARD, drop)  # (reads the old delta too)
+        for a in todo:
+            _add_forward(fwd, a, toks[a.id])
+        fwd.save(new / FORWARD)
+        return
+    for a in todo:
+        _add_forward(fwd, a, toks[a.id])
+    fwd.save(new / FORWARD_DELTA, base_drop=drop | (base_drop(old_delta) if old_delta.exists() else set()))
+
+
 def update_index(config: Config, rebuild: bool = False, progress: Progress | None = None, kb: KB | None = None,
-                 embed_progress: Progress | None = None, start_embedding: bool = True) -> BuildReport:
+                 embed_progress: Progress | None = None, start_embedding: bool = True,
+                 commit_progress: Progress | None = None) -> BuildReport:
     """Bring the configured index up to date (the `kbtool index` command).
 
     Without `kb` an incremental update parses only the files that changed (see
@@ -374,7 +462,7 @@ def update_index(config: Config, rebuild: bool = False, progress: Progress | Non
     embeddings up to date but never starts embedding a whole KB that has none: that takes
     minutes at 10,000 articles and belongs to an explicit `kbtool index`.
     """
-    idx = Index.for_config(config, embed_progress)
+    idx = Index.for_config(config, embed_progress, commit_progress)
     if idx.semantic and not start_embedding:
         cur = current_build(idx.dir)
         if cur is None or not (cur / semantic_mod.EMBEDDINGS).exists():

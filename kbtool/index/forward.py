@@ -20,12 +20,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..content import Article
 
 FORWARD = "forward.npz"
+# An incremental build's changes since the last rewrite of forward.npz (hard-linked from the
+# build before): its documents come after the base's, and its `base_drop` ids leave the base.
+FORWARD_DELTA = "forward-delta.npz"
 # Fields whose analysed terms the forward index keeps for suggest.
 FORWARD_FIELDS = ("title", "aliases", "summary", "symptoms", "body")
 # The fields plain words search, kept in the forward index too (as Whoosh indexes them) so
@@ -72,7 +76,7 @@ def _narrow(a: np.ndarray) -> np.ndarray:
 
 
 def _save_forward(path: Path, vocab: list[str], lines: list[bytes], arrays: Arrays,
-                  search: tuple[list[str], list[bytes], Arrays]) -> None:
+                  search: tuple[list[str], list[bytes], Arrays], extra: dict[str, np.ndarray]) -> None:
     doc, fld, term, count, lengths = arrays
     s_vocab, s_lines, (s_doc, s_fld, s_term, s_count, s_lengths) = search
     if len(s_doc) > 1 and (np.diff(s_doc) < 0).any():  # documents are appended in order; just in case
@@ -80,16 +84,17 @@ def _save_forward(path: Path, vocab: list[str], lines: list[bytes], arrays: Arra
         s_doc, s_fld, s_term, s_count = s_doc[order], s_fld[order], s_term[order], s_count[order]
     # entries are grouped by document: how many each has stands for the doc column
     entries = np.bincount(s_doc, minlength=s_lengths.shape[0]).astype(np.int32)
+    members: dict[str, Any] = dict(doc=doc, fld=fld, term=term, count=count, lengths=lengths, vocab=_json_array(vocab),
+                                   docs=np.frombuffer(b"\n".join(lines), dtype=np.uint8),
+                                   search_entries=entries, search_fld=s_fld, search_term=_narrow(s_term),
+                                   search_count=_narrow(s_count), search_lengths=s_lengths,
+                                   search_vocab=_json_array(s_vocab),
+                                   search_meta=np.frombuffer(b"\n".join(s_lines), dtype=np.uint8), **extra)
     with open(path, "wb") as fh:
-        np.savez(fh, doc=doc, fld=fld, term=term, count=count, lengths=lengths, vocab=_json_array(vocab),
-                 docs=np.frombuffer(b"\n".join(lines), dtype=np.uint8),
-                 search_entries=entries, search_fld=s_fld, search_term=_narrow(s_term),
-                 search_count=_narrow(s_count), search_lengths=s_lengths, search_vocab=_json_array(s_vocab),
-                 search_meta=np.frombuffer(b"\n".join(s_lines), dtype=np.uint8))
+        np.savez(fh, **members)
 
 
-def load_forward(path: Path) -> tuple[list[str], list[bytes], Arrays]:
-    """The FORWARD_FIELDS part of a forward file: (vocabulary, document lines, arrays)."""
+def _load_forward_file(path: Path) -> tuple[list[str], list[bytes], Arrays]:
     with np.load(path, allow_pickle=False) as z:
         vocab = json.loads(z["vocab"].tobytes().decode("utf-8"))
         blob = z["docs"].tobytes()
@@ -100,8 +105,7 @@ def load_forward(path: Path) -> tuple[list[str], list[bytes], Arrays]:
     return vocab, lines, arrays
 
 
-def load_search(path: Path) -> tuple[list[str], list[bytes], Arrays]:
-    """The `search_*` part of a forward file: (vocabulary, filter lines, arrays)."""
+def _load_search_file(path: Path) -> tuple[list[str], list[bytes], Arrays]:
     with np.load(path, allow_pickle=False) as z:
         if "search_meta" not in z.files:
             raise ValueError("no search fields in it")
@@ -116,6 +120,52 @@ def load_search(path: Path) -> tuple[list[str], list[bytes], Arrays]:
     if len(lines) != arrays[4].shape[0]:
         raise ValueError(f"{len(lines)} search documents but {arrays[4].shape[0]} length rows")
     return vocab, lines, arrays
+
+
+def base_drop(delta: Path) -> set[str]:
+    """The ids a delta file takes out of its build's base forward file."""
+    with np.load(delta, allow_pickle=False) as z:
+        return set(json.loads(z["base_drop"].tobytes().decode("utf-8")))
+
+
+def _delta_of(path: Path) -> Path | None:
+    """The delta file beside the base forward file `path`, if there is one."""
+    delta = path.with_name(FORWARD_DELTA)
+    return delta if path.name == FORWARD and delta.exists() else None
+
+
+def _merge(base: tuple[list[str], list[bytes], Arrays], keep: np.ndarray,
+           delta: tuple[list[str], list[bytes], Arrays]) -> tuple[list[str], list[bytes], Arrays]:
+    """The base's documents where `keep`, then the delta's: what rewriting the file would hold."""
+    vocab, lines, arrays = base
+    counts = _Counts(arrays[4].shape[1])
+    counts.keep(vocab, arrays, keep)
+    counts.extend(*delta[0::2])
+    return counts.vocab, [line for line, k in zip(lines, keep) if k] + delta[1], counts.arrays()
+
+
+def load_forward(path: Path) -> tuple[list[str], list[bytes], Arrays]:
+    """The FORWARD_FIELDS part of a build's forward file (and of its delta, if any):
+    (vocabulary, document lines, arrays)."""
+    base = _load_forward_file(path)
+    delta = _delta_of(path)
+    if delta is None:
+        return base
+    drop = base_drop(delta)
+    keep = np.array([_line_id(line) not in drop for line in base[1]], dtype=bool)
+    return _merge(base, keep, _load_forward_file(delta))
+
+
+def load_search(path: Path) -> tuple[list[str], list[bytes], Arrays]:
+    """The `search_*` part of a build's forward file (and of its delta, if any): (vocabulary,
+    filter lines, arrays)."""
+    base = _load_search_file(path)
+    delta = _delta_of(path)
+    if delta is None:
+        return base
+    drop = base_drop(delta)
+    keep = np.array([json.loads(line)[0] not in drop for line in base[1]], dtype=bool)
+    return _merge(base, keep, _load_search_file(delta))
 
 
 def _doc_meta(a: Article) -> dict[str, object]:
@@ -183,6 +233,19 @@ class _Counts:
         self.lengths.append(lengths[keep])
         self.n_docs = int(keep.sum())
 
+    def extend(self, vocab: list[str], arrays: Arrays) -> None:
+        """Append the documents of arrays over another vocabulary (its terms mapped onto ours)."""
+        doc, fld, term, count, lengths = arrays
+        ids = self.term_ids
+        for t in vocab:
+            if t not in ids:
+                ids[t] = len(self.vocab)
+                self.vocab.append(t)
+        remap = np.array([ids[t] for t in vocab], dtype=np.int32)
+        self.parts.append(((doc + self.n_docs).astype(np.int32), fld, remap[term] if len(vocab) else term, count))
+        self.lengths.append(lengths)
+        self.n_docs += lengths.shape[0]
+
     def add(self, fields: Iterable[list[str]]) -> None:
         """One document: its tokens per field."""
         n = self.n_docs
@@ -242,6 +305,12 @@ class ForwardBuilder:
         self.fwd.add(toks[name] for name in FORWARD_FIELDS)
         self.search.add(search_tokens)
 
-    def save(self, path: Path) -> None:
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def save(self, path: Path, base_drop: set[str] | None = None) -> None:
+        """Write the file; with `base_drop`, as the delta file (FORWARD_DELTA) of a build
+        whose base forward file keeps all documents but those ids."""
+        extra = {} if base_drop is None else {"base_drop": _json_array(sorted(base_drop))}
         _save_forward(path, self.fwd.vocab, self.lines, self.fwd.arrays(),
-                      (self.search.vocab, self.search_lines, self.search.arrays()))
+                      (self.search.vocab, self.search_lines, self.search.arrays()), extra)

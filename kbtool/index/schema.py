@@ -9,6 +9,7 @@ also its own field for `field:value` queries. Every text field is analysed once 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
 
 from whoosh.analysis import (
@@ -20,6 +21,7 @@ from whoosh.analysis import (
     StemmingAnalyzer,
     StripFilter,
 )
+from whoosh.analysis.acore import Token
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from ..content import Article
@@ -106,10 +108,51 @@ def texts(a: Article) -> dict[str, str]:
     return out
 
 
-def tokens(text_fields: dict[str, str], analyzer: CompositeAnalyzer) -> dict[str, list[str]]:
-    """Each text field analysed once (Whoosh's stemming analyser), shared by the Whoosh
-    document and the forward index."""
-    return {name: [t.text for t in analyzer(text)] if text else [] for name, text in text_fields.items()}
+class TermMemo:
+    """The terms a stemming analyser makes of a text, each distinct word through Whoosh's
+    filters once.
+
+    `[t.text for t in analyzer(text)]` runs a chain of generators per token (lower case,
+    stop words, stemming): a fifth of a full build. Those filters act on one token at a
+    time (and only the texts of the tokens are kept, not their positions), so a word's
+    term, or None for a stop word, is remembered: the same terms, from the tokenizer's
+    own expression and Whoosh's own filters (tests/index/test_writer.py compares them).
+    """
+
+    def __init__(self, analyzer: CompositeAnalyzer, size: int = 500_000) -> None:
+        tokenizer = analyzer.items[0]
+        if not isinstance(tokenizer, RegexTokenizer) or tokenizer.gaps:
+            raise ValueError("TermMemo needs a RegexTokenizer that matches tokens")
+        self.expression, self.filters = tokenizer.expression, analyzer.items[1:]
+        self.size = size
+        self.memo: dict[str, str | None] = {}
+
+    def _term(self, word: str) -> str | None:
+        token = Token()  # (as RegexTokenizer makes them for `analyzer(text)`)
+        token.text = word
+        gen: Iterator[Token] = iter((token,))
+        for f in self.filters:
+            gen = f(gen)
+        term = next((t.text for t in gen), None)
+        if len(self.memo) >= self.size:
+            self.memo.clear()
+        self.memo[word] = term
+        return term
+
+    def __call__(self, text: str) -> list[str]:
+        memo, out = self.memo, []
+        for m in self.expression.finditer(text):
+            word = m.group(0)
+            term = memo[word] if word in memo else self._term(word)
+            if term is not None:
+                out.append(term)
+        return out
+
+
+def tokens(text_fields: dict[str, str], terms: TermMemo) -> dict[str, list[str]]:
+    """Each text field analysed once (Whoosh's stemming analyser, through `terms`), shared
+    by the Whoosh document and the forward index."""
+    return {name: terms(text) if text else [] for name, text in text_fields.items()}
 
 
 def document(a: Article, toks: dict[str, list[str]] | None = None) -> dict[str, object]:
@@ -119,7 +162,7 @@ def document(a: Article, toks: dict[str, list[str]] | None = None) -> dict[str, 
     schema's analyser; Whoosh indexes a list as given) with the original text stored.
     """
     text_fields = texts(a)
-    toks = toks if toks is not None else tokens(text_fields, QUERY_ANALYZER)
+    toks = toks if toks is not None else tokens(text_fields, TermMemo(QUERY_ANALYZER))
     doc: dict[str, object] = {
         "id": a.id, "path": a.rel_path, "error_code": "\n".join(a.error_codes),
         "error_parts": "\n".join(a.error_codes),

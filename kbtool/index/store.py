@@ -6,8 +6,11 @@ Layout under the index directory (default `.kbtool/index`)::
     build-<stamp>/               a complete Whoosh index plus our own files:
         kbtool-index.json        marker + manifest (format version, KB state it was built from:
                                  hash/id/size/mtime of every indexed file, size/mtime of skipped ones)
-        forward.npz              per-document analysed term counts (see `forward`)
+        forward.npz              per-document analysed term counts (see `forward`), hard-linked
+                                 from build to build until it is rewritten
+        forward-delta.npz        an incremental build's documents since then (see `forward`)
     .lock                        flock held by the one writer
+    .semantic-note               the day the "semantic extra not installed" note was last shown
 
 Every build, full or incremental, happens in a fresh `build-*` directory and becomes
 visible only when `current` is swapped; the next build removes what a killed one left.
@@ -27,11 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from ..content import Article, discover
+from ..content import Article
 
 FORMAT = "kbtool-index"
-FORMAT_VERSION = 4  # 2: combined weighted `text` field, skipped files in the manifest; 3: forward docs as JSON lines;
+FORMAT_VERSION = 5  # 2: combined weighted `text` field, skipped files in the manifest; 3: forward docs as JSON lines;
 # 4: the forward index also holds the plain-word search fields and filter values (`search_*`)
+# 5: incremental builds add a forward delta file (forward-delta.npz) instead of rewriting forward.npz
 MANIFEST = "kbtool-index.json"
 KEEP_BUILDS = 2
 
@@ -132,9 +136,42 @@ def file_state(a: Article) -> dict[str, object]:
 
 
 def kb_files(root: Path) -> list[tuple[str, str]]:
-    """(posix path relative to `root`, full path) of the KB's Markdown files, as `content.discover` finds them."""
-    base = str(root)
-    return [(f[len(base) + 1:].replace(os.sep, "/"), f) for f in map(str, discover(root)[0])]
+    """(posix path relative to `root`, full path) of the KB's Markdown files, exactly the
+    files `content.discover` finds, in its order (tests/index/test_store.py compares them).
+
+    Its own walk because it runs on every `kbtool index` and before every search: discover
+    makes a Path per file and checks every file for a symlink with a system call, which
+    at 10,000 files was most of a one-file update. os.scandir knows which entries are
+    links from the directory listing itself, and only links are resolved.
+    """
+    found: list[str] = []
+    stack = [os.path.join(str(root), sub) for sub in ("runbooks", "articles")]
+    while stack:
+        top = stack.pop()
+        try:
+            entries = list(os.scandir(top))
+        except OSError:
+            continue
+        subdirs = []
+        for e in entries:
+            if e.name.endswith(".md") and not e.is_dir():  # (a link to a directory is not a file)
+                if not e.is_symlink() or _resolves(e.path):
+                    found.append(e.path)
+            elif e.is_dir(follow_symlinks=False):
+                subdirs.append(e.path)
+        stack.extend(sorted(subdirs, reverse=True))
+    found.sort(key=lambda f: f.split(os.sep))
+    base = len(str(root)) + 1
+    return [(f[base:].replace(os.sep, "/"), f) for f in found]
+
+
+def _resolves(path: str) -> bool:
+    """Whether a symlink leads somewhere (discover reports broken and looping ones instead)."""
+    try:
+        Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    return True
 
 
 # --- the index directory ----------------------------------------------------------------

@@ -5,8 +5,14 @@
   gatekeeper (`LeakError` if anything else would reach a page), links rewritten to
   public pages, retired articles and `legacy_urls` turned into redirects.
 * `pages` renders the Markdown of every page and the trimmed search index entries.
+* `sanitize` cleans every rendered page's content (nh3 allow-list, hidden elements and
+  comments dropped) with each `href`/`src` through `_Public.href`; article search entries
+  are built from the sanitised text, so the index holds only what the pages show.
+* `secrets` refuses to publish a public article holding a key or token (lint's KB601/KB602).
+* `chrome` is what kbtool adds around the content: "Was this helpful?" (with
+  `feedback_url`), "Articles in this section", OpenGraph tags, robots.txt, the 404 page.
 * `build` runs MkDocs with kbtool's plugin, swaps the built site in atomically
-  (`build_site`) and serves a live-reloading preview (`preview`).
+  (`build_site`, removing what killed builds left) and serves a live-reloading preview (`preview`).
 """
 
 from .build import (

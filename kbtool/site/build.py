@@ -13,6 +13,7 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -21,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,9 +30,23 @@ from urllib.parse import urlsplit
 from mkdocs.plugins import BasePlugin, event_priority
 
 from ..config import Config
-from ..content import KB, load_kb
-from .pages import SEARCH_KEYWORDS_BOOST, SEARCH_KEYWORDS_FIELD
+from ..content import KB, Article, load_kb
+from .chrome import (
+    FEEDBACK_JS_DEST,
+    FEEDBACK_JS_SOURCE,
+    feedback_widget,
+    insert_into_head,
+    insert_section_nav,
+    name_search_dialog,
+    not_found_content,
+    open_graph,
+    robots_txt,
+    section_nav,
+)
+from .pages import SEARCH_KEYWORDS_BOOST, SEARCH_KEYWORDS_FIELD, by_type_then_title, search_entries
 from .plan import SitePlan, doc_url, plan_site, relative_href
+from .sanitize import page_text, sanitize_html
+from .secrets import find_secrets
 
 log = logging.getLogger("mkdocs.plugins.kbtool")
 
@@ -129,6 +145,20 @@ def _tag_anchor_fn(config: Any) -> Callable[[str], str] | None:
     return anchor
 
 
+_ID_ATTR = re.compile(r'\sid="([^"]*)"')
+
+
+def _prune_toc(items: list[Any], ids: set[str]) -> list[Any]:
+    """The table-of-contents entries whose heading is still on the sanitised page (a heading
+    inside hidden HTML is gone from the page, so its title must not reach the sidebar)."""
+    kept = []
+    for item in items:
+        if item.id in ids:
+            item.children[:] = _prune_toc(item.children, ids)
+            kept.append(item)
+    return kept
+
+
 class KBSitePlugin(BasePlugin):  # type: ignore[type-arg]
     """Generates the docs tree from the KB on every build and writes the search entries.
 
@@ -143,11 +173,15 @@ class KBSitePlugin(BasePlugin):  # type: ignore[type-arg]
         self._kb = kb  # used for the first build; later builds (preview) reload the KB
         self.plan: SitePlan | None = None
         self.legacy_written: dict[str, str] = {}  # legacy redirect pages the last build wrote
+        self._article_search: dict[str, list[dict[str, Any]]] = {}  # docs path -> entries from its sanitised page
+        self._articles: dict[str, Article] = {}  # docs path -> the article it shows
 
     def on_config(self, config: Any) -> Any:
         kb, self._kb = (self._kb, None) if self._kb is not None else (load_kb(self.cfg.kb), None)
         plan = plan_site(kb, extra=dict(config.extra or {}), directory_urls=config.use_directory_urls,
-                         tag_anchor=_tag_anchor_fn(config), site_url=config.site_url)
+                         tag_anchor=_tag_anchor_fn(config), site_url=config.site_url, site_assets=(CSS_DEST,))
+        self._article_search = {}
+        self._articles = {f"articles/{a.id}.md": a for a in plan.articles}
         write_docs(plan, Path(config.docs_dir))
         self.plan = plan
         config.nav = plan.nav
@@ -157,6 +191,12 @@ class KBSitePlugin(BasePlugin):  # type: ignore[type-arg]
                         "(package data); the help center is built without it")
         elif CSS_DEST not in [str(c) for c in config.extra_css]:
             config.extra_css.append(CSS_DEST)
+        if self.cfg.feedback_url and FEEDBACK_JS_SOURCE.is_file():  # no widget, no script, without an endpoint
+            dest = Path(config.docs_dir) / FEEDBACK_JS_DEST
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(FEEDBACK_JS_SOURCE, dest)
+            if FEEDBACK_JS_DEST not in [str(j) for j in config.extra_javascript]:
+                config.extra_javascript.append(FEEDBACK_JS_DEST)
         redirects = config.plugins.get("redirects")
         if redirects is not None:
             maps = dict(redirects.config.get("redirect_maps") or {})
@@ -166,20 +206,68 @@ class KBSitePlugin(BasePlugin):  # type: ignore[type-arg]
             log.log(level, message)
         return config
 
+    @event_priority(-100)  # last: after every other plugin changed the content
+    def on_page_content(self, html: str, *, page: Any, config: Any, files: Any) -> str:
+        """The page's content sanitised, every link through the gatekeeper; an article's
+        search entries are taken from what is left (`pages.search_entries`)."""
+        if self.plan is None or self.plan.gate is None:
+            return html
+        doc = page.file.src_uri
+        article = self._articles.get(doc)
+        gate = self.plan.gate
+        clean = sanitize_html(html, lambda tag, attr, value: gate.href(doc, article, value))
+        if getattr(page, "toc", None):  # the sidebar's table of contents lists what is left, no more
+            page.toc.items[:] = _prune_toc(page.toc.items, set(_ID_ATTR.findall(clean)))
+        if article is None:
+            return clean
+        if (page.meta.get("search") or {}).get("exclude"):  # kbtool indexes its articles itself
+            self._article_search[doc] = search_entries(article, doc_url(doc, config.use_directory_urls),
+                                                       page_text(clean))
+        if article.last_reviewed is not None:  # sitemap.xml's lastmod: when the content was last checked
+            page.update_date = article.last_reviewed.isoformat()
+        if self.cfg.feedback_url:
+            clean += feedback_widget(article.id, self.cfg.feedback_url)
+        return clean
+
+    def on_post_page(self, output: str, *, page: Any, config: Any) -> str:
+        """OpenGraph tags in every page's head."""
+        description = str((page.meta or {}).get("description") or config.site_description or "")
+        tags = open_graph(title=html_unescape(str(page.title or config.site_name)),
+                          description=html_unescape(description), url=page.canonical_url,
+                          site_name=str(config.site_name), article=page.file.src_uri in self._articles)
+        output = name_search_dialog(insert_into_head(output, tags))
+        article = self._articles.get(page.file.src_uri)
+        if article is not None and self.plan is not None and article.id in self.plan.product_of:
+            product = self.plan.product_of[article.id]
+            nav = section_nav(article, product.name, by_type_then_title(product.articles), config.use_directory_urls)
+            output = insert_section_nav(output, nav)
+        return output
+
+    def on_post_template(self, output_content: str, *, template_name: str, config: Any) -> str:
+        """The 404 page gets a search button and the most recently reviewed articles."""
+        if template_name != "404.html" or self.plan is None:
+            return output_content
+        site_path = urlsplit(config.site_url or "/").path
+        return not_found_content(output_content, self.plan.articles, site_path, config.use_directory_urls)
+
     @event_priority(-100)  # after Material's search plugin has written its index
     def on_post_build(self, *, config: Any) -> None:
         if self.plan is None:
             return
         self._write_legacy_redirects(config)
+        robots = Path(config.site_dir) / "robots.txt"
+        if not robots.exists():  # a robots.txt of the docs tree (none today) would win
+            robots.write_text(robots_txt(config.site_url), encoding="utf-8")
         path = Path(config.site_dir) / "search" / "search_index.json"
         if not path.is_file():
             return
         data = json.loads(path.read_text(encoding="utf-8"))
         fields = data.setdefault("config", {}).setdefault("fields", {})
         fields.setdefault(SEARCH_KEYWORDS_FIELD, {"boost": SEARCH_KEYWORDS_BOOST})
-        ours = {d["location"].split("#", 1)[0] for d in self.plan.search_docs}
+        articles = [e for a in self.plan.articles for e in self._article_search.get(f"articles/{a.id}.md", [])]
+        ours = {d["location"].split("#", 1)[0] for d in [*self.plan.search_docs, *articles]}
         docs = [d for d in data.get("docs", []) if d.get("location", "").split("#", 1)[0] not in ours]
-        data["docs"] = docs + self.plan.search_docs
+        data["docs"] = docs + articles + self.plan.search_docs
         path.write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
 
     def _write_legacy_redirects(self, config: Any) -> None:
@@ -365,10 +453,13 @@ def build_site(kb: KB, config: Config, site_dir: Path | None = None, strict: boo
     start = time.monotonic()
     target = Path(site_dir if site_dir is not None else config.site_dir).resolve()
     _check_target(target, config, kb)
+    _refuse_secrets(kb, config)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    remove_leftovers(target)
+    pid = os.getpid()
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-{pid}-", dir=target.parent))
     try:
-        with tempfile.TemporaryDirectory(prefix="kbtool-site-") as tmp, \
+        with tempfile.TemporaryDirectory(prefix=f"kbtool-site-{pid}-") as tmp, \
                 _capture_mkdocs_log(echo, logging.INFO if echo else logging.WARNING) as cap:
             docs = Path(tmp) / "docs"
             docs.mkdir()
@@ -392,6 +483,51 @@ def build_site(kb: KB, config: Config, site_dir: Path | None = None, strict: boo
         search_index_bytes=index_bytes, seconds=time.monotonic() - start,
         legacy_redirects=dict(plugin.legacy_written),
     )
+
+
+def _refuse_secrets(kb: KB, config: Config) -> None:
+    """`SiteBuildError` naming each unsilenced KB601/KB602 finding in an article about to be published."""
+    published = [a for a in kb.articles if a.is_public and a.kind == "article" and a.valid]
+    found = find_secrets(config, published)
+    if found:
+        lines = "\n".join(f"  {f}" for f in found)
+        raise SiteBuildError(f"refusing to publish: {len(found)} secret(s) in public articles (KB601/KB602; "
+                             f"silence a finding that is not a secret with <!-- kbtool: disable=CODE -->):\n{lines}")
+
+
+_LEFTOVER = re.compile(r"(?:\.(?P<site>.+)\.building|kbtool-site)-(?P<pid>\d+)-[A-Za-z0-9_]+")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_leftovers(target: Path) -> list[Path]:
+    """Remove what killed builds left: `.<site>.building-<pid>-*` beside `target` and
+    `kbtool-site-<pid>-*` in the temp folder, only ours (by name) and only when that
+    process is gone. Returns what was removed."""
+    removed: list[Path] = []
+    places = [(target.parent, target.name), (Path(tempfile.gettempdir()), None)]
+    for folder, site in places:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            m = _LEFTOVER.fullmatch(entry.name)
+            if m is None or m.group("site") != site or not entry.is_dir(follow_symlinks=False):
+                continue
+            pid = int(m.group("pid"))
+            if pid != os.getpid() and not _pid_alive(pid):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(Path(entry.path))
+    return removed
 
 
 def _run_mkdocs_build(cfg: Config, docs: Path, site: Path, strict: bool, plugin: KBSitePlugin) -> None:

@@ -30,9 +30,9 @@ from ..content import (
     Article,
     clip,
     fence_blocks,
-    iter_prose_lines,
     mask_comments,
 )
+from .sanitize import PageText
 
 # --- Presentation constants ----------------------------------------------------------
 
@@ -131,18 +131,12 @@ _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 _IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*[A-Za-z0-9]")
 
 
-def _code_tokens(article: Article) -> list[str]:
-    """Identifier-like strings from the article's code (error strings, reason codes, headers)."""
-    prose = dict(iter_prose_lines(article.body))
-    chunks: list[str] = []
-    for i, line in enumerate(article.body.split("\n")):
-        if i in prose:
-            chunks.extend(m.group(2) for m in _CODE_SPAN.finditer(line))
-        else:
-            chunks.append(line)
+def _code_tokens(code: list[str]) -> list[str]:
+    """Identifier-like strings from the text of a page's `<code>` elements (error strings,
+    reason codes, headers)."""
     seen: set[str] = set()
     out: list[str] = []
-    for chunk in chunks:
+    for chunk in code:
         chunk = re.sub(r"\b[a-z][a-z0-9+.-]*://\S+", " ", chunk)  # URLs carry little a customer types
         for tok in _IDENT.findall(chunk):
             if not 3 <= len(tok) <= 40 or tok.isalpha() and tok.islower():
@@ -356,11 +350,29 @@ def known_issues_page(items: list[Article], product_of: dict[str, Product]) -> s
     for a in items:
         p = product_of[a.id]
         status = _status_text(a, 140) or "See the article"
+        kind, label = status_badge(status)
         cell = lambda s: s.replace("|", "&#124;")  # noqa: E731
         out.append(f"| [{cell(_md(a.title))}](articles/{a.id}.md) | [{cell(_md(p.name))}]({p.page}) | "
-                   f"{cell(_md(status))} | {a.last_reviewed.isoformat() if a.last_reviewed else '—'} |\n")
+                   f'<span class="kb-badge kb-badge--{kind}">{label}</span> {cell(_md(status))} | '
+                   f"{a.last_reviewed.isoformat() if a.last_reviewed else '—'} |\n")
     out.append("\n</div>\n")
     return "".join(out)
+
+
+_BADGES = (  # (words in the status text, badge kind, label), first match wins
+    (("fixed", "resolved"), "fixed", "Fixed"),
+    (("in progress", "working on", "planned", "scheduled", "rolling out"), "progress", "In progress"),
+    (("investigat",), "investigating", "Investigating"),
+)
+
+
+def status_badge(status: str) -> tuple[str, str]:
+    """(kind, label) of a known issue's status badge, from the first sentences of its `## Status`."""
+    low = status.lower()
+    for words, kind, label in _BADGES:
+        if any(w in low for w in words):
+            return kind, label
+    return "open", "Open"
 
 
 def tags_page(articles: list[Article], tag_anchor: Callable[[str], str] | None) -> str:
@@ -388,9 +400,9 @@ def home_page(extra: dict[str, Any], products: list[Product], by_type: dict[str,
     fm = {"title": html.escape(title, quote=False), "hide": ["navigation", "toc"], "search": {"exclude": True}}
     out = [_front_matter(fm), '<div class="kb-hero" markdown>\n\n', f"# {_md(title)} {{ #kb-title }}\n\n",
            f"{_md(lead)}\n{{ .kb-summary }}\n\n"]
-    out.append('<button class="kb-hero__search md-button md-button--primary" type="button" '
-               'onclick="document.querySelector(\'label[for=__search]\').click()">'
-               ':material-magnify: Search the help center</button>\n\n</div>\n\n')
+    # a label for Material's search toggle: opens the search with no script of ours (the sanitiser drops those)
+    out.append('<label class="kb-hero__search md-button md-button--primary" for="__search">'
+               ':material-magnify: Search the help center</label>\n\n</div>\n\n')
     if known:
         out.append(f'!!! warning "Known issues"\n    We are tracking {len(known)} known '
                    f'issue{"s" if len(known) != 1 else ""}. [See their status](known-issues.md)\n\n')
@@ -429,11 +441,11 @@ def _home_product_card(p: Product) -> str:
 # --- Search entries -----------------------------------------------------------------------
 
 
-def _search_keywords(a: Article) -> list[str]:
+def _search_keywords(a: Article, code: list[str]) -> list[str]:
     """Error codes, aliases and code tokens, each once (case-insensitive), plus word forms of A_B_C."""
     keywords: list[str] = []
     seen: set[str] = set()
-    for k in [*a.error_codes, *a.aliases, *_code_tokens(a)]:
+    for k in [*a.error_codes, *a.aliases, *_code_tokens(code)]:
         variants = [k]
         if "_" in k:  # ERR_TOO_MANY_REDIRECTS is one search term; also index "too many redirects"
             variants.append(" ".join(w.lower() for w in k.split("_") if w))
@@ -444,9 +456,12 @@ def _search_keywords(a: Article) -> list[str]:
     return keywords
 
 
-def search_entries(a: Article, url: str) -> list[dict[str, Any]]:
-    """Material search index entries for one article: the page, then one per `##` section."""
-    keywords = _search_keywords(a)
+def search_entries(a: Article, url: str, text: PageText) -> list[dict[str, Any]]:
+    """Material search index entries for one article: the page, then one per `##` section.
+
+    `text` is what the *sanitised* page shows (`sanitize.page_text`), so a section, code
+    or note the page drops (hidden HTML, comments, scripts) is not in the index either."""
+    keywords = _search_keywords(a, text.code)
     page: dict[str, Any] = {"location": url, "title": _h(a.title), "text": _h(_clip(a.summary, SEARCH_SUMMARY_CHARS))}
     if a.tags:
         page["tags"] = list(a.tags)
@@ -456,10 +471,10 @@ def search_entries(a: Article, url: str) -> list[dict[str, Any]]:
     slug_at = {h.line: h.slug for h in a.headings}
     for s in a.sections:
         slug = slug_at.get(s.line)
-        if not slug:
+        if not slug or slug not in text.sections:
             continue
-        entries.append({"location": f"{url}#{slug}", "title": _h(s.title),
-                        "text": _h(_clip(_search_text(s.text), SEARCH_SECTION_CHARS))})
+        entries.append({"location": f"{url}#{slug}", "title": _h(text.titles.get(slug) or s.title),
+                        "text": _h(_clip(text.sections[slug], SEARCH_SECTION_CHARS))})
     return entries
 
 

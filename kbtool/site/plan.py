@@ -12,6 +12,10 @@ The leak guarantee is structural, not a filter applied afterwards:
   author's own words) and loses the link, so a draft's or internal article's title
   never reaches the site. `_Public.ref` raises on a non-public article, so a bug in
   this package fails the build instead of leaking.
+* After MkDocs renders a page, every `href`/`src` left in its sanitised HTML goes through
+  `_Public.href` (`sanitize.sanitize_html` calls it): whatever link form slipped past the
+  Markdown rewrite (raw HTML, absolute help-center URLs, old `legacy_urls` addresses) ends
+  at a public page, a retired article's successor, or no link at all.
 * A retired article's page is never generated; its old URL becomes a redirect page
   (mkdocs-redirects) that holds nothing but the successor's URL.
 * `legacy_urls` (where an article lived before, e.g. a Zendesk `html_url`) become
@@ -34,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..content import (
     KB,
@@ -61,7 +65,6 @@ from .pages import (
     normalise_list_indent,
     product_page,
     product_search_entry,
-    search_entries,
     tags_page,
     type_page,
 )
@@ -86,6 +89,9 @@ class SitePlan:
     skipped: list[tuple[str, str]]
     # site file for an old URL ("hc/en-us/articles/1-foo/index.html") -> "articles/<id>.md"
     legacy_redirects: dict[str, str] = field(default_factory=dict)
+    # the gatekeeper, armed with the site's URLs: every href/src of a rendered page goes through `gate.href`
+    gate: _Public | None = None
+    product_of: dict[str, Product] = field(default_factory=dict)  # article id -> its product (category)
 
 
 class LeakError(AssertionError):
@@ -119,6 +125,103 @@ class _Public:
             raise LeakError(f"refusing to reference non-public article {article.id!r} on the site")
         return article
 
+    def open_urls(self, urls: set[str], assets: dict[str, Path], directory_urls: bool, site_url: str | None) -> None:
+        """Arm `href` with the site's own pages (`urls`, site paths) and copied assets."""
+        self._urls = {_norm_path(u) for u in urls}
+        self._assets = {src.resolve(): doc for doc, src in assets.items()}
+        self._directory_urls = directory_urls
+        site = urlsplit(site_url or "/")
+        self._site_host = site.netloc.lower()
+        self._site_path = site.path.strip("/")
+        self._legacy: dict[str, Article] = {}
+        for a in self.kb.articles:
+            for url in a.legacy_urls:
+                path, _ = legacy_url_path(url)
+                if path is not None:
+                    self._legacy.setdefault(_norm_path(path), a)
+
+    def href(self, from_doc: str, source: Article | None, value: str) -> str | None:
+        """The `href`/`src` a page's HTML may keep for `value` (None: drop it, keep the text).
+
+        Every URL in a page's sanitised content comes here: a fragment or an external
+        URL stays; a URL into the site (relative, `/`-rooted or an absolute help-center
+        URL), a help-center or old (`legacy_urls`) URL of an article, or a KB path left
+        in raw HTML becomes the public page standing for it (a retired article's
+        successor), or nothing: never a non-public article's id.
+        """
+        v = value.strip()
+        if not v or v.startswith("#"):
+            return value
+        parts = urlsplit(v)
+        frag = f"#{parts.fragment}" if parts.fragment else ""
+        if parts.scheme or v.startswith("//"):
+            if parts.scheme.lower() not in ("http", "https", ""):
+                return value  # mailto:, tel: (the sanitiser refuses every other scheme)
+            if parts.netloc.lower() != self._site_host or not _under(parts.path, self._site_path):
+                legacy = self._legacy.get(_norm_path(unquote(parts.path)))
+                return value if legacy is None else self._to_article(from_doc, legacy, "")
+            site_rel = _norm_path(unquote(parts.path))[len(self._site_path):]
+        elif v.startswith("/"):
+            if not _under(parts.path, self._site_path):
+                return None
+            site_rel = _norm_path(unquote(parts.path))[len(self._site_path):]
+        else:
+            here = posixpath.dirname(doc_file(from_doc, self._directory_urls))
+            site_rel = _norm_path(posixpath.normpath(posixpath.join(here, unquote(parts.path))))
+            if source is not None and parts.path and not site_rel.startswith(".."):
+                kb_hit = self._kb_target(from_doc, source, v)
+                if kb_hit is not None:
+                    return kb_hit or None
+        return self._site_target(from_doc, site_rel.strip("/"), frag, value)
+
+    def _kb_target(self, from_doc: str, source: Article, value: str) -> str | None:
+        """For a KB-relative path (raw HTML keeps them): the page or asset URL, "" to drop, None if not a KB file."""
+        path, anchor = self.kb.resolve_link(source, value)
+        if path is None:
+            return None
+        dest = self.kb.by_path.get(path)
+        if dest is not None:
+            return self._to_article(from_doc, dest, f"#{anchor}" if anchor else "") or ""
+        asset = self._assets.get(path)
+        if asset is not None:
+            return relative_href(doc_file(from_doc, self._directory_urls), asset)
+        return None
+
+    def _site_target(self, from_doc: str, site_rel: str, frag: str, value: str) -> str | None:
+        """A site path: kept if it is one of the site's pages or assets, else an article's page or nothing."""
+        if site_rel in self._urls:
+            m = _ARTICLE_URL.fullmatch(site_rel)
+            if m is None or self.kb.get(m.group(1)) in self:
+                return value
+        m = _ARTICLE_URL.fullmatch(site_rel)
+        if m is not None and (target := self.kb.get(m.group(1))) is not None:
+            return self._to_article(from_doc, target, frag)
+        legacy = self._legacy.get(site_rel)
+        return None if legacy is None else self._to_article(from_doc, legacy, "")
+
+    def _to_article(self, from_doc: str, article: Article, frag: str) -> str | None:
+        live = self.resolve(article)
+        if live is None:
+            return None
+        url = doc_url(f"articles/{self.ref(live).id}.md", self._directory_urls)
+        return relative_href(doc_file(from_doc, self._directory_urls), url) + frag
+
+
+_ARTICLE_URL = re.compile(r"articles/([^/]+?)(?:\.html)?")
+
+
+def _norm_path(path: str) -> str:
+    """A site path compared as a page: no leading or trailing `/`, no trailing `index.html`."""
+    p = path.strip("/")
+    if p == "index.html" or p.endswith("/index.html"):
+        p = p[: -len("index.html")]
+    return p.strip("/")
+
+
+def _under(path: str, site_path: str) -> bool:
+    p = _norm_path(unquote(path))
+    return not site_path or p == site_path or p.startswith(site_path + "/")
+
 
 # --- URLs ---------------------------------------------------------------------------------------
 
@@ -151,14 +254,16 @@ def relative_href(from_file: str, to_url: str) -> str:
 
 
 def plan_site(kb: KB, *, extra: dict[str, Any] | None = None, directory_urls: bool = True,
-              tag_anchor: Callable[[str], str] | None = None, site_url: str | None = None) -> SitePlan:
+              tag_anchor: Callable[[str], str] | None = None, site_url: str | None = None,
+              site_assets: tuple[str, ...] = ()) -> SitePlan:
     """Decide the site's pages, links, redirects, navigation and search entries.
 
     Pure: reads the KB model only. `extra` is MkDocs' `extra` mapping; its
     `kbtool.products.<key>` tables give a product's `name`, `icon` and `description`.
     `tag_anchor` maps a tag to its anchor on the tags page (the tags plugin's slug);
     without it articles show no tag chips. `site_url` places legacy-URL redirects when
-    the site is served under a path.
+    the site is served under a path, and tells help-center URLs in articles from others.
+    `site_assets` are further site paths pages may link to (the site CSS).
     """
     extra = extra or {}
     plan = SitePlan(articles=[], pages={}, assets={}, redirects={}, nav=[], search_docs=[], messages=[], skipped=[])
@@ -166,6 +271,7 @@ def plan_site(kb: KB, *, extra: dict[str, Any] | None = None, directory_urls: bo
     pub = _Public(kb, plan.articles)
     products = _plan_products(plan.articles, _products_meta(extra))
     product_of = {a.id: p for p in products for a in p.articles}
+    plan.product_of = product_of
     _add_article_pages(plan, pub, product_of, directory_urls, tag_anchor)
     type_pages = _add_landing_pages(plan, extra, products, product_of, directory_urls, tag_anchor)
     plan.redirects = _retired_redirects(kb, pub, plan.messages)
@@ -173,6 +279,9 @@ def plan_site(kb: KB, *, extra: dict[str, Any] | None = None, directory_urls: bo
     site_path = urlsplit(site_url or "/").path.strip("/")
     plan.legacy_redirects = _legacy_redirects(kb, pub, taken, site_path, plan.messages)
     plan.nav = _nav(products, type_pages)
+    urls = {doc_url(doc, directory_urls) for doc in [*plan.pages, *plan.redirects]} | set(plan.assets)
+    pub.open_urls(urls | set(site_assets), plan.assets, directory_urls, site_url)
+    plan.gate = pub
     return plan
 
 
@@ -187,8 +296,34 @@ def _public_articles(kb: KB, plan: SitePlan) -> list[Article]:
             plan.messages.append((logging.WARNING, f"{a.rel_path}: not published on the site: "
                                                    "the article has errors (run `kbtool lint`)"))
             continue
+        problem = _unpublishable(a)
+        if problem is not None:
+            plan.skipped.append((a.id[:MAX_ID_BYTES], problem[1]))
+            plan.messages.append((logging.WARNING, f"{a.rel_path}:{problem[0]}: not published on the site: {problem[1]}"))
+            continue
         public.append(a)
     return public
+
+
+# Limits that keep one article from failing the whole build: a file name must fit NAME_MAX
+# (255 bytes) with room for `.md`/`index.html`; Python-Markdown recurses once per nesting
+# level and fails near 500 nested lists (RecursionError), so far deeper than any article needs.
+MAX_ID_BYTES = 200
+MAX_NESTING = 100
+_NEST_MARK = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}[.)]|>)(?=[ \t]|$)")
+
+
+def _unpublishable(a: Article) -> tuple[int, str] | None:
+    """(line, why) when an article that loaded cleanly still cannot become a page."""
+    if len(a.id.encode("utf-8")) > MAX_ID_BYTES:
+        return a.line_of("id"), f"its id is longer than {MAX_ID_BYTES} bytes, too long for a file name"
+    for idx, line in iter_prose_lines(a.body):
+        depth, pos = (len(line) - len(line.lstrip(" "))) // 4, 0
+        while (m := _NEST_MARK.match(line, pos)) is not None and m.end() > pos:
+            depth, pos = depth + 1, m.end()
+        if depth > MAX_NESTING:
+            return a.body_line + idx, f"lists or quotes nested more than {MAX_NESTING} levels deep"
+    return None
 
 
 def _products_meta(extra: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -217,8 +352,11 @@ def _plan_products(articles: list[Article], meta: dict[str, dict[str, str]]) -> 
                   key=lambda p: (order.index(p.key) if p.key in order else len(order), p.name.lower()))
 
 
+MAX_SLUG_CHARS = 80
+
+
 def _new_product(key: str, meta: dict[str, str], slugs: set[str]) -> Product:
-    base = heading_slug(key) or "product"
+    base = (heading_slug(key) or "product")[:MAX_SLUG_CHARS].strip("-") or "product"  # a file name: bounded
     slug, n = base, 1
     while slug in slugs:  # "Data" and "data" must not share a page
         n += 1
@@ -238,7 +376,7 @@ def _add_article_pages(plan: SitePlan, pub: _Public, product_of: dict[str, Produ
         body = normalise_list_indent(_rewrite_body(a, pub, plan.assets, plan.messages))
         related = _related(a, pub, plan.messages)
         plan.pages[doc] = article_page(a, body, related, product_of[a.id], tags_url, tag_anchor)
-        plan.search_docs.extend(search_entries(a, doc_url(doc, directory_urls)))
+        # search entries come from the sanitised page (build.KBSitePlugin.on_page_content)
 
 
 def _related(a: Article, pub: _Public, messages: Messages) -> list[Article]:
@@ -350,10 +488,18 @@ def _legacy_redirects(kb: KB, pub: _Public, taken: set[str], site_path: str, mes
     return out
 
 
+MAX_LEGACY_SEGMENTS = 32  # a site path, not a file system walk (1,000 segments overflowed os.makedirs)
+MAX_LEGACY_CHARS = 1024
+
+
 def _legacy_file(url: str, site_path: str, where: str, messages: Messages) -> str | None:
     """The site file a legacy URL's redirect page goes to, or None if this site cannot serve it."""
     path, _ = legacy_url_path(url)
     if path is None:  # the loader reports these (KB103); an article with errors has no page anyway
+        return None
+    if path.count("/") >= MAX_LEGACY_SEGMENTS or len(path) > MAX_LEGACY_CHARS:
+        messages.append((logging.WARNING, f"{where}: a legacy URL has more than {MAX_LEGACY_SEGMENTS} path segments "
+                                          f"or {MAX_LEGACY_CHARS} characters; not redirected"))
         return None
     if site_path:
         if path != site_path and not path.startswith(site_path + "/"):
@@ -370,7 +516,7 @@ def _legacy_file(url: str, site_path: str, where: str, messages: Messages) -> st
 
 # --- Link rewriting --------------------------------------------------------------------------
 
-_REF_DEF = re.compile(r"^( {0,3}\[[^\]]+\]:[ \t]*<?)([^\s>]+)(.*)$")
+_REF_DEF = re.compile(r"^((?: {0,3}>[ ]?)*)( {0,3}\[([^\]]+)\]:[ \t]*<?)([^\s>]+)(.*)$")  # also in `>` quotes
 _REF_USE = re.compile(r"(?<![\]!\\])\[([^\[\]]+)\](?:\[([^\[\]]*)\]|(?![(:\[]))")
 
 
@@ -420,9 +566,12 @@ def _rewrite_body(a: Article, pub: _Public, assets: dict[str, Path], messages: M
     per_line: dict[int, list[Link]] = defaultdict(list)
     for link in a.links:
         per_line[link.line - a.body_line].append(link)
-    for idx, links in per_line.items():
+    for idx in sorted(per_line, reverse=True):  # bottom up: a link over two lines edits the start of the next
         if 0 <= idx < len(lines):
-            lines[idx] = _rewrite_inline_links(a, lines[idx], links, pub, assets, messages)
+            lines[idx: idx + 2] = _rewrite_inline_links(a, lines[idx: idx + 2], per_line[idx], pub, assets, messages)
+    for link in a.links:  # raw HTML: the page's sanitiser rewrites it (`href`); here its assets are collected
+        if link.kind == "html":
+            _rewrite_target(a, link.target, pub, assets, messages, link.line)
     prose = [idx for idx, _ in iter_prose_lines(a.body)]
     dropped = _rewrite_ref_definitions(a, lines, prose, pub, assets, messages)
     if dropped:  # [text][label], [label][] and [label] that used a dropped definition become plain text
@@ -431,10 +580,12 @@ def _rewrite_body(a: Article, pub: _Public, assets: dict[str, Path], messages: M
     return "\n".join(lines)
 
 
-def _rewrite_inline_links(a: Article, line: str, links: list[Link], pub: _Public, assets: dict[str, Path],
-                          messages: Messages) -> str:
-    """One body line with its `[text](target)` links rewritten, right to left."""
-    masked = mask_inline_code(line)
+def _rewrite_inline_links(a: Article, pair: list[str], links: list[Link], pub: _Public, assets: dict[str, Path],
+                          messages: Messages) -> list[str]:
+    """A body line (and the next, where a link's text goes on there) with the line's
+    `[text](target)` links rewritten, right to left."""
+    line = "\n".join(pair)
+    masked = "\n".join(mask_inline_code(x) for x in pair)
     for link in sorted(links, key=lambda lk: lk.column, reverse=True):
         m = match_link(masked, link.column - 1)
         if m is None:
@@ -446,7 +597,7 @@ def _rewrite_inline_links(a: Article, line: str, links: list[Link], pub: _Public
             line = line[: m.start] + line[m.text_start: m.text_start + len(m.text)] + line[m.end:]
         else:
             line = line[: m.target_start] + new + line[m.target_start + len(m.target):]
-    return line
+    return line.split("\n", 1)
 
 
 def _rewrite_ref_definitions(a: Article, lines: list[str], prose: list[int], pub: _Public, assets: dict[str, Path],
@@ -457,12 +608,12 @@ def _rewrite_ref_definitions(a: Article, lines: list[str], prose: list[int], pub
         m = _REF_DEF.match(lines[idx])
         if m is None:
             continue
-        new = _rewrite_target(a, m.group(2), pub, assets, messages, a.body_line + idx)
+        new = _rewrite_target(a, m.group(4), pub, assets, messages, a.body_line + idx)
         if new == "":
-            lines[idx] = ""
-            dropped.add(m.group(1).strip().split("]", 1)[0][1:].strip().lower())
+            lines[idx] = m.group(1).rstrip()  # a quoted definition leaves its `>` so the quote goes on
+            dropped.add(m.group(3).strip().lower())
         elif new is not None:
-            lines[idx] = m.group(1) + new + m.group(3)
+            lines[idx] = m.group(1) + m.group(2) + new + m.group(5)
     return dropped
 
 

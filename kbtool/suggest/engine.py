@@ -36,7 +36,17 @@ from ..config import Config
 from ..content import KB, Article
 from ..index import FORWARD_FIELDS, CompiledBM25F, Forward, Index, IndexProblem, Snapshot, analyze, current_build
 from ..semantic import Embeddings
-from .ticket import CODE_TOKEN, Ticket, clean_ticket, code_key, code_sep, extract_error_codes, norm_code
+from .ticket import (
+    CODE_TOKEN,
+    Ticket,
+    canonical_code,
+    clean_subject,
+    clean_ticket,
+    code_key,
+    code_sep,
+    extract_error_codes,
+    norm_code,
+)
 
 FIELD_WEIGHTS = {"title": 3.0, "aliases": 2.5, "summary": 1.0, "symptoms": 1.2, "body": 1.0}
 FIELD_B = {"title": 0.75, "aliases": 0.75, "summary": 0.75, "symptoms": 0.75, "body": 0.75}
@@ -81,6 +91,22 @@ HIGH_STRENGTH, MEDIUM_STRENGTH = 1.5, 1.0
 # 0.954 (0.944 alone), kb/golden.jsonl 0.97 / 0.95 / 0.94 (0.91 alone). The middle of a flat
 # optimum rather than the best of either set: a held-out set is scored too.
 SEMANTIC_WEIGHT = 0.7
+# The weight adapts to the ticket's length: a long ticket gives the lexical side many words of
+# evidence, while the model's view of it is the best of several passages, each a fragment. From
+# LONG_FROM words the weight falls linearly to LONG_WEIGHT at LONG_AT words. By principle, then
+# checked on the tune halves (sample KB `long`: P@1 0.71 -> see bench/bench_semantic.py --half tune).
+LONG_FROM, LONG_AT, LONG_WEIGHT = 60, 200, 0.5
+MODEL_ALONE = False  # (benchmarks: rank by the model alone, codes still decisive)
+
+
+def fusion_weight(words: int) -> float:
+    """The model's share of the fused score for a cleaned ticket of `words` words."""
+    if MODEL_ALONE:
+        return 1.0
+    if words <= LONG_FROM:
+        return SEMANTIC_WEIGHT
+    t = min(1.0, (words - LONG_FROM) / (LONG_AT - LONG_FROM))
+    return SEMANTIC_WEIGHT + t * (min(LONG_WEIGHT, SEMANTIC_WEIGHT) - SEMANTIC_WEIGHT)
 # Gate and confidence on the fused score, from 725 positive tickets (StackFAQ dev, golden)
 # and 785 negatives (each set against the other KB, plus 30 off-topic tickets on both): a
 # gate of 0.30 loses 1 correct top hit and lets 61 of 725 cross-KB and 4 of 60 off-topic runs
@@ -88,6 +114,11 @@ SEMANTIC_WEIGHT = 0.7
 # [0.40, 0.50), 0.93 at [0.50, 0.60), 0.98 above. High: >= 0.60 (or an exact code), medium: >= 0.40.
 HYBRID_MIN_SCORE, HYBRID_DROP = 0.30, 0.20
 HYBRID_HIGH, HYBRID_MEDIUM = 0.60, 0.40
+# "medium" claims a likely answer: when the runner-up's fused score is within 10% of the top's,
+# the engine cannot tell them apart, and the top hit is "low". On the tune halves of the blind
+# dev sets, medium top hits were right 29/33 (sample KB) and 6/33 (OfficeDocs); with the rule,
+# 26/27 and 2/5 (bench/bench_semantic.py --half tune).
+TIE_MARGIN = 0.10
 
 
 # --- what the engine returns ------------------------------------------------------------
@@ -126,7 +157,7 @@ class Why:
     """The evidence for one suggestion. Fields that do not apply are None, and left out of `to_dict`."""
 
     error_codes: list[str] = field(default_factory=list)  # the ticket's codes this article lists
-    terms: dict[str, list[str]] = field(default_factory=dict)  # field -> query terms found in it
+    terms: dict[str, list[str]] = field(default_factory=dict)  # field -> the ticket's words found in it
     semantic: float | None = None  # cosine similarity to the ticket, when the model took part
     product: str | None = None  # the ticket's product, when it is the article's
     replaces: str | None = None  # the retired article whose evidence this successor carries
@@ -181,6 +212,7 @@ class Evidence:
     best: float  # the most the ticket's words could score lexically (the relative score's ceiling)
     bonus: dict[int, float]  # document -> what its error codes added to its score
     snippet_terms: list[str]  # query terms, for snippets of documents that match none in their body
+    words: dict[str, str]  # query term -> the ticket's own word for it (what `why` shows: not "deliveri")
     similarity: np.ndarray | None  # cosine similarity per document, when the model took part
 
 
@@ -261,6 +293,17 @@ class Engine:
                         self.code_keys.setdefault(key, []).append((i, shown))
         self.code_first = {k.split("-")[0].split(" ")[0].split("::")[0] for k in self.code_keys}
         self.code_span = max((len(CODE_TOKEN.findall(k)) for k in self.code_keys), default=0)
+        # the KB's declared vocabulary by canonical key (`saml403`, `SAML 403` -> SAML-403), and by
+        # numeric tail (`err 429` -> HTTP-429, `50105` -> AADSTS50105); kept only where unambiguous
+        canon: dict[str, set[str]] = {}
+        tails: dict[str, set[str]] = {}
+        for shown in self.codes:
+            canon.setdefault(canonical_code(shown), set()).add(shown)
+            tail = re.search(r"(\d{3,})$", shown)
+            if tail:
+                tails.setdefault(tail.group(1), set()).add(shown)
+        self.code_canon = {k: next(iter(v)) for k, v in canon.items() if len(v) == 1 and re.search(r"\d", k)}
+        self.code_tails = {k: one for k, v in tails.items() if (one := _one_tail(v)) is not None}
 
     def _public_terms(self) -> np.ndarray:
         """A term a public caller may know about: it occurs in a public document, or in a retired
@@ -294,19 +337,23 @@ class Engine:
 
     def query_terms(self, text: str, subject: str) -> tuple[np.ndarray, np.ndarray]:
         """Term ids and weights: subject terms count double; long tickets keep their best terms."""
-        ids, wts, _ = self._query(text, subject, None)
+        ids, wts, _, _ = self._query(text, subject, None)
         return ids, wts
 
-    def _query(self, text: str, subject: str, known: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float]:
-        """`query_terms`, counting only terms `known` allows, plus the total weight of the other words."""
+    def _query(self, text: str, subject: str,
+               known: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float, dict[str, str]]:
+        """`query_terms`, counting only terms `known` allows, plus the total weight of the other words
+        and the ticket's first word for each term."""
         counts: dict[int, float] = {}
         unknown: dict[str, float] = {}
+        words: dict[str, str] = {}
         subj = {_term_of(w.lower()) for w in _ANALYZER_TOKEN.findall(subject)}
         # Whoosh's analyzer, once per distinct word (its tokenizer's own pattern), cached across tickets
         for word in dict.fromkeys(w.lower() for w in _ANALYZER_TOKEN.findall(text)):
             t = _term_of(word)
             if t is None:  # a stop word
                 continue
+            words.setdefault(t, word)
             w = 2.0 if t in subj else 1.0
             tid = self.vocab.get(t)
             if tid is None or (known is not None and not known[tid]):
@@ -315,14 +362,14 @@ class Engine:
                 counts[tid] = max(counts.get(tid, 0.0), w)
         oov = sum(unknown.values())
         if not counts:
-            return np.zeros(0, np.int64), np.zeros(0), oov
+            return np.zeros(0, np.int64), np.zeros(0), oov, words
         ids = np.fromiter(counts, dtype=np.int64, count=len(counts))
         wts = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
         if len(ids) > MAX_QUERY_TERMS:
             oov *= MAX_QUERY_TERMS / len(ids)  # the kept terms are a sample of the ticket; so are its unknown words
             keep = np.argsort(-(self.idf[ids] * wts), kind="stable")[:MAX_QUERY_TERMS]
             ids, wts = ids[keep], wts[keep]
-        return ids, wts, oov
+        return ids, wts, oov, words
 
     def lexical(self, ids: np.ndarray, wts: np.ndarray) -> np.ndarray:
         """BM25F score of every document for weighted query terms: one gather and one bincount."""
@@ -332,9 +379,12 @@ class Engine:
         """Error signatures in `text` and the documents listing them: (codes found, doc -> its matched codes)."""
         found = extract_error_codes(text)
         hits: dict[int, list[str]] = {}
-        for c in found:
+        # codes read through the KB's vocabulary are evidence, not "found": a hidden article's code is
+        # reported only through the hits, which `rank` keeps only for documents the caller may see
+        for c in found + [c for c in self._vocabulary_codes(text) if c not in found]:
             for i in self.codes.get(c, ()):
-                hits.setdefault(i, []).append(c)
+                if c not in hits.setdefault(i, []):
+                    hits[i].append(c)
         if self.code_keys:
             pairs = CODE_TOKEN.findall(text)
             for k, (tok, _) in enumerate(pairs):
@@ -352,21 +402,44 @@ class Engine:
                     key += sep
         return found, hits
 
+    def _vocabulary_codes(self, text: str) -> list[str]:
+        """The KB's declared codes written any which way in `text`: letter/digit runs joined by at
+        most one separator (`saml403`, `SAML 403`, `scim_409`) whose canonical key is one declared
+        code, and numbers after an error word (`err 429`, `error code 50105`) that end one."""
+        out: list[str] = []
+        runs = list(_CODE_RUN.finditer(text))
+        for k, m in enumerate(runs):
+            key = ""
+            for j in range(k, min(k + max(self.code_span, 1), len(runs))):
+                if j > k and len(text[runs[j - 1].end():runs[j].start()]) > 1:
+                    break
+                key += runs[j].group().upper()
+                shown = self.code_canon.get(key)
+                if shown and shown not in out and (j > k or not key.isdigit()):
+                    out.append(shown)
+            number = m.group()
+            if number.isdigit() and number in self.code_tails and (len(number) >= 5 or _ERROR_WORD.search(
+                    text[max(0, m.start() - 24):m.start()])):
+                if self.code_tails[number] not in out:
+                    out.append(self.code_tails[number])
+        return out
+
     def rank(self, ticket: Ticket) -> tuple[np.ndarray, Evidence]:
         """Scores for every document (−inf where not allowed for this caller), and the evidence."""
         text = clean_ticket(ticket.subject, ticket.body)
         public = ticket.audience == "public"
         allowed = self.public if public else self.live
         # for a public caller, words only non-public content has are unknown words: no evidence, nothing to probe
-        ids, wts, oov = self._query(text, ticket.subject, self.public_terms if public else None)
+        ids, wts, oov, words = self._query(text, clean_subject(ticket.subject), self.public_terms if public else None)
         scores = self.lexical(ids, wts)
         if ticket.product and ticket.product in self._product_ids:
             scores[self.product_of == self._product_ids[ticket.product]] *= PRODUCT_BOOST
-        best = float((wts * self.term_ceiling[ids]).sum()) + OOV_WEIGHT * oov * self.unit
+        best = _ceiling(wts * self.term_ceiling[ids], OOV_WEIGHT * oov * self.unit, self.unit)
         sem = self._similarity(text) if ticket.semantic else None
         if sem is not None:
             # convex fusion of theoretically normalised scores (see SEMANTIC_WEIGHT)
-            scores = SEMANTIC_WEIGHT * sem + (1.0 - SEMANTIC_WEIGHT) * np.minimum(scores / max(best, 1e-9), 1.0)
+            w = fusion_weight(len(text.split()))
+            scores = w * sem + (1.0 - w) * np.minimum(scores / max(best, 1e-9), 1.0)
         found, code_hits = self.match_codes(text)
         bonus = self._add_code_bonus(scores, code_hits, allowed, 1.0 if sem is not None else self.unit)
         # a retired article's evidence goes to its live successor (for public callers: public succession only)
@@ -379,14 +452,15 @@ class Engine:
         for cs in code_hits.values():
             shown += [c for c in cs if c not in shown]
         return scores, Evidence(terms=ids, codes=shown, code_hits=code_hits, via=via, best=best, bonus=bonus,
-                                snippet_terms=[self.inv_vocab[t] for t in ids.tolist()], similarity=sem)
+                                snippet_terms=[self.inv_vocab[t] for t in ids.tolist()], similarity=sem,
+                                words=words)
 
     def _similarity(self, text: str) -> np.ndarray | None:
         """Cosine similarity of every document to the ticket (clipped at 0), or None without the model."""
         if self.embeddings is None or not text.strip():
             return None
         try:
-            return np.maximum(self.embeddings.similarity(semantic.embed_query(text)), 0.0)
+            return np.maximum(self.embeddings.similarity(semantic.embed_passages(text)), 0.0)
         except semantic.SemanticUnavailable:
             return None  # switched off since the engine was built: the lexical ranking, reported as such
 
@@ -466,6 +540,9 @@ class Engine:
             out.append(self._suggestion(i, score, conf, matched_codes, ticket, ev, qmask, snippets))
         if not out:
             return empty("no article matches well enough; nothing suggested rather than noise", n_terms)
+        if used and len(out) > 1 and out[0].confidence == "medium" and not out[0].why.error_codes \
+                and out[1].score > (1.0 - TIE_MARGIN) * out[0].score:
+            out[0].confidence = "low"  # two articles about as likely: the engine cannot say which one it is
         return SuggestResult(out, None, ev.codes, n_terms, used)
 
     def _confidence(self, lex: float, matched_codes: list[str], best: float, used: bool, any_code: bool) -> str | None:
@@ -496,7 +573,8 @@ class Engine:
         """Document `i` as a suggestion, with its evidence and (if `snippets`) a highlighted passage."""
         d = self.docs[i]
         terms = self._matched_terms(i, qmask)
-        why = Why(error_codes=matched_codes, terms=terms,
+        shown = {f: sorted({ev.words.get(t, t) for t in ts}) for f, ts in terms.items()}
+        why = Why(error_codes=matched_codes, terms=shown,
                   semantic=round(float(ev.similarity[i]), 3) if ev.similarity is not None else None,
                   product=ticket.product if ticket.product and d.product == ticket.product else None,
                   replaces=self.docs[ev.via[i]].id if i in ev.via else None)
@@ -568,6 +646,36 @@ def _usable_embeddings(forward: Forward, emb: Embeddings | None) -> tuple[Embedd
     if emb.ids != [str(d["id"]) for d in forward.docs]:
         return None, "the embeddings do not match the index (run `kbtool index --rebuild`)"
     return emb, None
+
+
+# An article answers the problem of a long email, not every word of it: the relative score's
+# ceiling counts at most CEILING_WORDS words' worth of evidence (the ticket's most informative
+# words first, unknown words in proportion), so a long ticket is not judged weaker than a short one
+# that says the same.
+CEILING_WORDS = 16
+
+
+def _ceiling(term_ceilings: np.ndarray, unknown: float, unit: float) -> float:
+    """The relative score's denominator: the ticket's term ceilings (and `unknown`'s weight) summed,
+    capped at the best CEILING_WORDS words' worth (see CEILING_WORDS)."""
+    total = float(term_ceilings.sum()) + unknown
+    if len(term_ceilings) + unknown / max(unit, 1e-9) <= CEILING_WORDS:
+        return total
+    top = np.sort(term_ceilings)[::-1][:CEILING_WORDS]
+    return float(top.sum()) * (1.0 + unknown / max(total - unknown, 1e-9)) if len(top) else total
+
+
+_CODE_RUN = re.compile(r"[A-Za-z0-9]+")
+_ERROR_WORD = re.compile(r"\b(?:err(?:or)?|code|status|http|fehler(?:code)?|erreur|c[oó]digo)\W{0,3}$", re.I)
+
+
+def _one_tail(codes: set[str]) -> str | None:
+    """The code a bare number stands for among `codes` sharing that numeric tail: the generic HTTP
+    status when one is declared (`err 429` says no more than that), else the only one, else None."""
+    generic = [c for c in codes if GENERIC_CODE.fullmatch(c)]
+    if generic:
+        return generic[0]
+    return next(iter(codes)) if len(codes) == 1 else None
 
 
 def _code_weight(code: str) -> float:

@@ -104,7 +104,8 @@ def test_suggest(client: httpx.Client) -> None:
                                          "product": "sso", "limit": 3})
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
     data = r.json()
-    assert set(data) == {"suggestions", "reason", "error_codes", "semantic"}
+    assert set(data) == {"suggestions", "reason", "error_codes", "semantic", "event_id"}
+    assert len(data["event_id"]) == 32  # recorded: feedback can refer to it
     assert data["error_codes"] == ["SAML-403"] and data["reason"] is None and data["semantic"] is False
     first = data["suggestions"][0]
     assert first["id"] == "saml-403-user-not-assigned" and first["confidence"] == "high"
@@ -165,9 +166,10 @@ def test_the_json_sent_is_the_engines_result(client: httpx.Client, api_cfg: Conf
         assert r.status_code == 200, r.text
         want = engine.suggest(Ticket(req.get("subject", ""), req.get("body", ""), req.get("product"),
                                      req.get("audience", "public"), req.get("limit", 5))).to_dict()
-        assert _ordered(r.json()) == _ordered(want), req
         data = r.json()
-        assert list(data) == ["suggestions", "reason", "error_codes", "semantic"]
+        assert list(data) == ["suggestions", "reason", "error_codes", "semantic", "event_id"]
+        data.pop("event_id")  # the recording's id: the rest is the engine's result
+        assert _ordered(data) == _ordered(want), req
         for s in data["suggestions"]:
             assert list(s) == ["id", "title", "url", "score", "confidence", "snippet", "why"]
             order = ["error_codes", "terms", "semantic", "product", "replaces"]
@@ -421,15 +423,26 @@ def test_internal_needs_a_token_when_none_is_configured(anon: httpx.Client) -> N
 
 def test_hidden_articles_are_404_for_public_callers(anon: httpx.Client, client: httpx.Client, api_cfg: Config) -> None:
     hidden = non_public_ids(api_cfg.kb)
+    replaceable = retired_public_ids(api_cfg.kb)
+    moved = 0
     for doc_id in sorted(hidden):
-        assert_error(anon.get(f"/v1/articles/{doc_id}"), 404)
+        r = anon.get(f"/v1/articles/{doc_id}")
+        if r.status_code == 308:  # a retired public article leads to its public successor, nothing else
+            assert doc_id in replaceable and r.json()["replaced_by"] not in hidden
+            assert r.headers["location"] == r.json()["url"] == f"/v1/articles/{r.json()['replaced_by']}"
+            moved += 1
+            continue
+        assert_error(r, 404)
+    assert moved >= 1
     # with the token: live internal content is there; drafts, in-review and retired never
     for doc_id in ("hidden-internal", "hidden-runbook", "hidden-public-runbook", "internal-api-debug-headers"):
         r = client.get(f"/v1/articles/{doc_id}")
         assert r.status_code == 200 and r.json()["url"] is None
-    for doc_id in ("hidden-draft", "hidden-in-review", "hidden-retired", "api-v1-keys", "draft-audit-log-export",
-                   "account-deletion", OLD_PUBLIC["id"]):
+    for doc_id in ("hidden-draft", "hidden-in-review", "hidden-retired", "draft-audit-log-export",
+                   "account-deletion"):
         assert_error(client.get(f"/v1/articles/{doc_id}"), 404)
+    for doc_id in ("api-v1-keys", OLD_PUBLIC["id"]):  # retired with a live successor: 308, not a dead end
+        assert client.get(f"/v1/articles/{doc_id}").status_code == 308
     # and a public article is the same for everyone
     a, b = anon.get("/v1/articles/reset-password"), client.get("/v1/articles/reset-password")
     assert a.status_code == b.status_code == 200 and a.json() == b.json()
@@ -624,7 +637,8 @@ def test_openapi_conformance(api_cfg: Config) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(api_cfg, token=TOKEN), config=config)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {f"{op.method.upper()} {op.path}" for op in operations} == {
-        "POST /v1/suggest", "GET /v1/articles/{article_id}", "GET /healthz"}
+        "POST /v1/suggest", "GET /v1/articles/{article_id}", "GET /healthz", "POST /v1/feedback",
+        "POST /v1/deflection"}
     for op in operations:
         has_input = len(op.body) > 0 or any(True for _ in op.iter_parameters())
         for mode in schemathesis.GenerationMode if has_input else [schemathesis.GenerationMode.POSITIVE]:
@@ -648,5 +662,7 @@ def test_openapi_documents_every_error(api_cfg: Config) -> None:
     req = spec["components"]["schemas"]["SuggestRequest"]
     assert req["additionalProperties"] is False and req["properties"]["limit"]["maximum"] == 20
     assert req["anyOf"] == [{"required": ["subject"]}, {"required": ["body"]}]
+    # keys can be created while the server runs, so the scheme is declared even when none exists yet
     open_spec = TestClient(create_app(api_cfg, token="")).get("/openapi.json").json()
-    assert "security" not in open_spec["paths"]["/v1/suggest"]["post"]
+    assert open_spec["paths"]["/v1/suggest"]["post"]["security"] == [{"HTTPBearer": []}]
+    assert set(spec["paths"]["/v1/feedback"]["post"]["responses"]) >= {"202", "404", "422", "429"}

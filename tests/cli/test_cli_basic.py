@@ -80,7 +80,7 @@ def test_list_text_table(project: Path) -> None:
     # Columns line up: every PATH starts at the header's PATH column.
     col = lines[0].index("PATH")
     assert all(line[col:].startswith(("articles/", "runbooks/")) for line in lines[1:])
-    assert "5 article(s)" in result.stderr and "article(s)" not in result.stdout
+    assert result.stderr.strip() == "4 articles, 1 runbook" and "articles," not in result.stdout
 
 
 def test_list_json_objects_are_front_matter_plus_path(project: Path) -> None:

@@ -31,6 +31,7 @@ owner: support
 summary: "Large CSV exports stop with EXPORT-504 after about 60 seconds."
 component: data-exports
 tags: [csv, export, timeouts]
+error_codes: ["EXPORT-504"]
 created: 2024-03-14
 last_reviewed: 2026-09-02
 legacy_urls: ["https://support.orbit.example/hc/en-us/articles/360001000001-Export-fails-with-EXPORT-504"]
@@ -138,9 +139,44 @@ legacy_urls: ["https://support.orbit.example/hc/en-us/articles/360001000004-New-
 '''
 
 
+RESET_SYNC = '''---
+id: reset-the-sync-agent
+title: "Reset the sync agent"
+type: howto
+status: published
+audience: public
+owner: support
+summary: "If the agent stops with SYNC-409, reset it."
+component: data-exports
+tags: [sync]
+created: 2022-02-01
+last_reviewed: 2022-06-01
+legacy_urls: ["https://support.orbit.example/hc/en-us/articles/360001000006-Reset-the-sync-agent"]
+---
+
+<a id="top"></a>If the agent stops with `SYNC-409`, reset it.
+
+## Steps
+
+1. Stop the agent.
+2. Delete the cache folder.
+3. Go on with [step 3](reset-the-sync-agent.md#h_step3).
+
+### Step 3: start the agent again {#h_step3}
+
+Start it from the tray.
+
+[Back to top](reset-the-sync-agent.md#top)
+'''
+
+# The exact-output tests check the conversion: a review period no source date exceeds keeps them
+# as written (the import baseline for overdue dates has its own test in test_gate.py).
+KEEP_SOURCE_DATES = 365 * 100
+
+
 def test_zendesk_converts_html_and_maps_fields(tmp_path: Path, loads_clean: Callable[[Path], None]) -> None:
     dest = tmp_path / "kb"
-    import_zendesk(ZENDESK, dest)
+    import_zendesk(ZENDESK, dest, review_every=KEEP_SOURCE_DATES)
     arts = dest / "articles"
     # h1 sections -> ##, code block with its language, image, links to exported articles -> .md (anchor kept),
     # other help-center links made absolute, label_names -> sorted slug tags, section name -> component
@@ -151,9 +187,13 @@ def test_zendesk_converts_html_and_maps_fields(tmp_path: Path, loads_clean: Call
     assert read(arts / "refund-policy-for-annual-plans.md") == REFUND
     # draft -> status draft; h3-only body shifted to ##; numbered Steps -> howto
     assert read(arts / "new-sso-settings-page.md") == DRAFT_SSO
+    # heading ids kept as attr-list ids, `<a name>` anchors as `<a id>`: the links into them still resolve;
+    # edited_at (the last content edit) is the review date
+    assert read(arts / "reset-the-sync-agent.md") == RESET_SYNC
+    # the empty body and the two translations are not written
     assert sorted(p.name for p in arts.glob("*.md")) == [
         "export-fails-with-export-504.md", "new-sso-settings-page.md", "plan-limits-by-tier.md",
-        "refund-policy-for-annual-plans.md",
+        "refund-policy-for-annual-plans.md", "reset-the-sync-agent.md", "sync-agent-faq.md",
     ]
     loads_clean(dest)
 
@@ -165,11 +205,18 @@ def test_zendesk_report(tmp_path: Path) -> None:
         ("zendesk:360001000002", "plan-limits-by-tier", "reference", "published", "public"),
         ("zendesk:360001000003", "refund-policy-for-annual-plans", "reference", "published", "internal"),
         ("zendesk:360001000004", "new-sso-settings-page", "howto", "draft", "public"),
+        ("zendesk:360001000006", "reset-the-sync-agent", "howto", "published", "public"),
+        ("zendesk:360001000007", "sync-agent-faq", "reference", "published", "public"),
     ]
     assert [(s.source, s.reason) for s in report.skipped] == [
         ("zendesk:360001000005", "no title"),
-        ("zendesk:360001000002", "duplicate article id 360001000002 (another locale?); the first one was imported"),
+        ("zendesk:360001000008", "empty body: nothing to import (add the content in the source or here)"),
     ]
+    # second-locale copies: the same id in `de` (the export's locale is en-us), a `fr` copy of its own
+    assert [(t.source, t.locale, t.original) for t in report.translations] == [
+        ("zendesk:360001000002", "de", "plan-limits-by-tier"), ("zendesk:360001000009", "fr", ""),
+    ]
+    assert "; 2 translation(s) set aside;" in report.summary()
     assert [(u.source, u.kind) for u in report.unconverted] == [
         ("zendesk:360001000002", "html-table"), ("zendesk:360001000003", "html-script"),
         ("zendesk:360001000003", "html-iframe"),
@@ -184,6 +231,9 @@ def test_zendesk_report(tmp_path: Path) -> None:
          "articles/refund-policy-for-annual-plans.md"),
         ("https://support.orbit.example/hc/en-us/articles/360001000004-New-SSO-settings-page",
          "articles/new-sso-settings-page.md"),
+        ("https://support.orbit.example/hc/en-us/articles/360001000006-Reset-the-sync-agent",
+         "articles/reset-the-sync-agent.md"),
+        ("https://support.orbit.example/hc/en-us/articles/360001000007-Sync-agent-FAQ", "articles/sync-agent-faq.md"),
     ]
 
 
@@ -193,10 +243,10 @@ def test_zendesk_force_and_bad_exports(tmp_path: Path, loads_clean: Callable[[Pa
     target = dest / "articles" / "plan-limits-by-tier.md"
     target.write_text("local edit\n", encoding="utf-8")
     again = import_zendesk(ZENDESK, dest)
-    assert again.imported == [] and len(again.conflicts) == 4 and read(target) == "local edit\n"
+    assert again.imported == [] and len(again.conflicts) == 6 and read(target) == "local edit\n"
     assert again.redirects == []
     forced = import_zendesk(ZENDESK, dest, force=True)
-    assert len(forced.imported) == 4 and read(target) == PLAN_LIMITS
+    assert len(forced.imported) == 6 and read(target) == PLAN_LIMITS
 
     bad = tmp_path / "bad.json"
     bad.write_text("{not json", encoding="utf-8")
@@ -226,6 +276,8 @@ def test_zendesk_html_url_becomes_legacy_urls(tmp_path: Path, loads_clean: Calla
         "refund-policy-for-annual-plans": [
             "https://support.orbit.example/hc/en-us/articles/360001000003-Refund-policy-for-annual-plans"],
         "new-sso-settings-page": ["https://support.orbit.example/hc/en-us/articles/360001000004-New-SSO-settings-page"],
+        "reset-the-sync-agent": ["https://support.orbit.example/hc/en-us/articles/360001000006-Reset-the-sync-agent"],
+        "sync-agent-faq": ["https://support.orbit.example/hc/en-us/articles/360001000007-Sync-agent-FAQ"],
     }
     # an html_url no static page can answer (query string, no path) is reported, not written: the file stays clean
     export = tmp_path / "odd.json"
@@ -261,7 +313,7 @@ def test_cli_import_zendesk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     res = runner.invoke(main, ["import", "zendesk", str(ZENDESK), "kb", "--format", "json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    assert data["counts"]["imported"] == 4 and len(data["redirects"]) == 4
+    assert data["counts"]["imported"] == 6 and len(data["redirects"]) == 6 and data["counts"]["translations"] == 2
     res = runner.invoke(main, ["import", "zendesk", str(ZENDESK), "kb", "--force", "-v"])
     assert res.exit_code == 0
     assert ("redirect https://support.orbit.example/hc/en-us/articles/360001000003-Refund-policy-for-annual-plans"

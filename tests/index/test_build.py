@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import kbtool.index
+import kbtool.semantic
 from kbtool.config import Config
 from kbtool.content import load_kb
 from kbtool.index import MANIFEST, Index, IndexProblem, current_build, search, update_index
@@ -190,3 +192,70 @@ def test_search_missing_index(tmp_path: Path, make_kb: Callable[[Path], Path]) -
     cfg = Config(root=tmp_path, kb=kb, index_dir=tmp_path / "nothing", site_dir=tmp_path, mkdocs_yml=tmp_path)
     with pytest.raises(IndexProblem, match=r"no index at .*Run `kbtool index`"):
         search(cfg, "webhook")
+
+
+# --- what a build tells the analyst ----------------------------------------------------------------
+
+
+def test_missing_extra_noted_once_a_day_unless_asked(fresh: tuple[Path, Path, Config],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    kb, ix, _ = fresh
+    monkeypatch.setattr(kbtool.semantic, "unavailable_reason", lambda: "the semantic extra is not installed")
+    kbase = load_kb(kb)
+    notes = [Index(ix, semantic="auto").build(kbase, rebuild=True).semantic_note for _ in range(2)]
+    assert notes == ["the semantic extra is not installed", ""]
+    asked = [Index(ix, semantic=True).build(kbase, rebuild=True).semantic_note for _ in range(2)]
+    assert asked == ["the semantic extra is not installed"] * 2  # asked for: said every time
+    (ix / kbtool.index.NOTE_SHOWN).write_text("2000-01-01 the semantic extra is not installed")
+    assert Index(ix, semantic="auto").build(kbase, rebuild=True).semantic_note  # another day: said again
+
+
+def test_commit_phase_reports_postings(fresh: tuple[Path, Path, Config]) -> None:
+    kb, ix, _ = fresh
+    seen: list[tuple[int, int]] = []
+    Index(ix, commit_progress=lambda done, total: seen.append((done, total))).build(load_kb(kb), rebuild=True)
+    assert seen and seen[-1][0] == seen[-1][1] > 100  # every posting written, the last call at 100%
+
+
+# --- publishing a build to a shared directory ------------------------------------------------------
+
+
+def test_publish_switches_current_while_readers_keep_theirs(fresh: tuple[Path, Path, Config],
+                                                            article: Callable[..., Path], tmp_path: Path) -> None:
+    kb, ix, cfg = fresh
+    shared = tmp_path / "shared"
+    first = Index(ix).publish(shared)
+    old = Index(shared).open()
+    assert old.build == first and ids(old.search("webhook"))
+    article(kb, "zanzibar-export", "Export to zanzibar format", type="howto", product="admin",
+            sections={"Steps": "1. Open **Data > Export**.\n2. Pick zanzibar."})
+    update_index(cfg)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def read() -> None:  # a replica answering from the old build all through the publish
+        while not stop.is_set():
+            try:
+                assert ids(old.search("webhook"))
+            except BaseException as e:  # noqa: BLE001 - collected for the assertion below
+                errors.append(e)
+                return
+
+    t = threading.Thread(target=read)
+    t.start()
+    try:
+        second = Index(ix).publish(shared)
+    finally:
+        stop.set()
+        t.join()
+    assert not errors
+    assert second != first and current_build(shared) == second and not old.is_current(shared)
+    assert "zanzibar-export" not in ids(old.search("zanzibar"))
+    new = Index(shared).open()
+    assert "zanzibar-export" in ids(new.search("zanzibar"))
+    old.close()
+    new.close()
+    with pytest.raises(IndexProblem, match="not a kbtool index directory"):
+        (tmp_path / "foreign").mkdir()
+        (tmp_path / "foreign" / "notes.txt").write_text("mine")
+        Index(ix).publish(tmp_path / "foreign")

@@ -194,3 +194,18 @@ def test_search_corrupt_index(env: tuple[Path, Path]) -> None:
     assert r.exit_code == 1 and "damaged" in r.stderr and "Run `kbtool index --rebuild`" in r.stderr
     assert index(kb, ix, "--rebuild").exit_code == 0
     assert find(kb, ix, "webhook").exit_code == 0
+
+
+def test_index_publish_then_search_the_published_dir(env: tuple[Path, Path], tmp_path: Path) -> None:
+    """`--publish DIR` copies the build to a shared directory that readers (replicas) open as their index."""
+    kb, ix = env
+    shared = tmp_path / "shared-index"
+    r = index(kb, ix, "--publish", str(shared))
+    assert r.exit_code == 0, r.output
+    published = Path(r.stdout.strip().splitlines()[-1].removeprefix("published "))
+    assert published.parent == shared.resolve() and (shared / "current").resolve() == published
+    hits = json.loads(find(kb, shared, "invoice", "--format", "json", "--no-update").stdout)
+    direct = json.loads(find(kb, ix, "invoice", "--format", "json", "--no-update").stdout)
+    assert hits["hits"] and [h["id"] for h in hits["hits"]] == [h["id"] for h in direct["hits"]]
+    r = index(kb, ix, "--publish", str(kb / "articles" / "invoice-download.md"))
+    assert r.exit_code != 0 and "Traceback" not in r.output

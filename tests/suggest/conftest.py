@@ -1,6 +1,9 @@
-"""Fixtures of the suggest tests: the sample KB and the sentinel KB (sample + hidden articles), indexed once."""
+"""Fixtures of the suggest tests: the sample KB and the sentinel KB (sample + hidden articles), indexed once;
+the sample KB indexed with embeddings (for tests marked `semantic`)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from kbfactory import SAMPLE_KB, SITE_URL, make_project
@@ -49,3 +52,14 @@ def sentinel_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
 @pytest.fixture(scope="session")
 def sentinel_engine(sentinel_cfg: Config) -> Engine:
     return _engine(sentinel_cfg)
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory, semantic_model: None) -> Path:
+    """The sample KB indexed with embeddings, once per session (embedding costs seconds)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("KBTOOL_SEMANTIC", raising=False)
+        d = tmp_path_factory.mktemp("semantic") / "ix"
+        report = Index(d, semantic=True).build(load_kb(SAMPLE_KB))
+        assert report.embedded == report.added
+    return d

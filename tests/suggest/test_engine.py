@@ -493,10 +493,25 @@ def test_cli_suggest_text(cli_project: Path) -> None:
     r = CliRunner().invoke(main, ["suggest", "--subject", "SSO login fails with SAML-403"])
     assert r.exit_code == 0, r.output
     lines = r.output.splitlines()
-    assert lines[0].startswith("1. saml-403-user-not-assigned  SSO sign-in fails with SAML-403")
-    assert "[high, score" in lines[0]
+    assert lines[0].startswith(" 1. saml-403-user-not-assigned  [high, score")  # laid out like `search`
+    assert lines[0].endswith("SSO sign-in fails with SAML-403: user not assigned to the application")
     assert lines[1].strip() == f"{SITE_URL}articles/saml-403-user-not-assigned/"
     assert lines[2].strip().startswith("why: codes: SAML-403; title: ")
+    assert "**SAML" in r.output and "\x1b[" not in r.output  # not a terminal: plain marks
+
+
+def test_cli_suggest_colour_and_own_words(cli_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On FORCE_COLOR the snippet's matches are ANSI bold like `search`'s, NO_COLOR wins; `why` shows
+    the ticket's words ("deliveries", "disabled"), not index stems ("deliveri", "disabl")."""
+    args = ["suggest", "--subject", "webhook deliveries disabled", "--body", "our endpoint was disabled"]
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    assert "\x1b[" in r.output and "**" not in r.output
+    why = next(line for line in r.output.splitlines() if line.strip().startswith("why:"))
+    assert "deliveries" in why and "disabled" in why and "deliveri," not in why and "disabl," not in why
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in CliRunner().invoke(main, args).output
 
 
 def test_cli_suggest_json_and_no_match(cli_project: Path) -> None:
@@ -526,7 +541,7 @@ def test_cli_suggest_stdin(cli_project: Path) -> None:
     r = CliRunner().invoke(main, ["suggest"], input="{not json")
     assert r.exit_code == 2 and "invalid JSON" in r.output
     r = CliRunner().invoke(main, ["suggest"], input='{"subject": 5}')
-    assert r.exit_code == 2 and "string 'subject'" in r.output
+    assert r.exit_code == 2 and "'subject' must be a string" in r.output
 
 
 def test_cli_suggest_batch(cli_project: Path, tmp_path: Path) -> None:
@@ -546,5 +561,16 @@ def test_cli_suggest_batch(cli_project: Path, tmp_path: Path) -> None:
     assert out[1]["id"] == "t2" and [s["id"] for s in out[1]["suggestions"]] == ["vat-tax-id"]
     assert "id" not in out[2] and out[2]["suggestions"] == [] and out[2]["reason"]
     assert out[3]["suggestions"][0]["id"] == "post-incident-review"
-    r = CliRunner().invoke(main, ["suggest", "--batch", "-"], input=json.dumps({"subject": "SAML-403"}) + "\n[1, 2]\n")
-    assert r.exit_code == 2 and "line 2" in r.output
+    # a bad line gets its own error line and the batch goes on (exit 1 at the end)
+    lines = [json.dumps({"subject": "SAML-403"}), "[1, 2]", "{oops", json.dumps({"id": "x", "subject": 5}),
+             json.dumps({"id": "y", "subject": "s", "limit": 99}), json.dumps({"id": "z", "subject": "MFA-LOCKED"})]
+    r = CliRunner().invoke(main, ["suggest", "--batch", "-"], input="\n".join(lines) + "\n")
+    assert r.exit_code == 1
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(out) == 6 and out[0]["suggestions"][0]["id"] == "saml-403-user-not-assigned"
+    assert out[1] == {"line": 2, "error": "a ticket is a JSON object with string 'subject' and 'body'"}
+    assert out[2]["line"] == 3 and out[2]["error"].startswith("invalid JSON")
+    assert out[3] == {"id": "x", "line": 4, "error": "'subject' must be a string"}
+    assert out[4]["id"] == "y" and "limit" in out[4]["error"]
+    assert out[5]["id"] == "z" and out[5]["suggestions"][0]["id"] == "mfa-lockout-recovery"
+    assert "4 ticket line(s) could not be read" in r.stderr

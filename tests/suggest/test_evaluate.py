@@ -14,16 +14,16 @@ from kbfactory import SAMPLE_KB, SHARED
 from kbtool.cli import main
 from kbtool.config import Config
 from kbtool.content import load_kb
-from kbtool.suggest import Miss, Suggestion, SuggestResult, Ticket, evaluate, read_golden
+from kbtool.suggest import DocMeta, Miss, Suggestion, SuggestResult, Ticket, evaluate, read_golden
 
 GOLDEN = SAMPLE_KB / "golden.jsonl"
 STACKFAQ = SHARED / "data" / "stackfaq"
 
-# Measured on kb/golden.jsonl (100 tickets): internal audience (the default) P@1 0.94, MRR 0.960,
+# Measured on kb/golden.jsonl (100 tickets): internal audience P@1 0.94, MRR 0.960,
 # Recall@5 0.970; public audience P@1 0.85, MRR 0.865 (the 12 agent-side tickets expect runbooks
 # or internal articles, which public callers never get). Floors sit a little under.
 FLOORS = {"internal": {"p@1": 0.90, "mrr": 0.93, "recall@5": 0.93},
-          "public": {"p@1": 0.80, "mrr": 0.82, "recall@5": 0.80}}
+          "public": {"p@1": 0.90, "mrr": 0.92, "recall@5": 0.90}}
 
 
 def run(args: list[str]) -> Any:
@@ -59,22 +59,32 @@ def test_golden_eval(in_project: Path, audience: str) -> None:
     r = run(["eval", str(GOLDEN), "--audience", audience, "--format", "json"])
     assert r.exit_code == 0, r.output
     m = json.loads(r.output.strip().splitlines()[-1])
-    assert m["n"] == len(read_golden(GOLDEN))
+    # public: the agent-side tickets expecting internal articles are reported, not scored as misses
+    assert m["n"] + len({u.split(":")[0] for u in m["unknown"]}) == len(read_golden(GOLDEN))
+    assert (m["unknown"] == []) == (audience == "internal")
     for name, floor in FLOORS[audience].items():
         assert m[name] >= floor, (audience, name, m[name])
     assert m["semantic"] is False and m["failed"] == []
 
 
 def test_eval_thresholds_and_exit_codes(in_project: Path) -> None:
-    r = run(["eval", str(GOLDEN), "--min-p1", "0.5", "--min-mrr", "0.5", "--min-recall5", "0.5"])
+    golden = ["eval", str(GOLDEN), "--audience", "internal"]
+    r = run([*golden, "--min-p1", "0.5", "--min-mrr", "0.5", "--min-recall5", "0.5"])
     assert r.exit_code == 0, r.output
-    last = r.output.strip().splitlines()[-1]
-    assert last.startswith(f"{len(read_golden(GOLDEN))} tickets  P@1 0.") and "MRR" in last and "nDCG@5" in last
-    r = run(["eval", str(GOLDEN), "--min-mrr", "0.999", "--format", "json"])
+    row = next(line for line in r.output.splitlines() if line.startswith("all "))
+    assert row.split()[1] == str(len(read_golden(GOLDEN))) and "top suggestion by confidence: high" in r.output
+    r = run([*golden, "--min-mrr", "0.999", "--format", "json"])
     assert r.exit_code == 1
     assert json.loads(r.output.strip().splitlines()[-1])["failed"] == ["mrr"]
-    r = run(["eval", str(GOLDEN), "--min-p1", "0.999"])
+    r = run([*golden, "--min-p1", "0.999"])
     assert r.exit_code == 1 and r.output.strip().splitlines()[-1] == "below threshold: p@1"
+
+
+@pytest.mark.parametrize("gate", ["--min-p1", "--min-mrr", "--min-recall5", "--min-abstention"])
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "abc"])
+def test_eval_gates_are_shares(in_project: Path, gate: str, value: str) -> None:
+    r = run(["eval", str(GOLDEN), gate, value])
+    assert r.exit_code == 2 and gate in r.output and "Traceback" not in r.output
 
 
 def test_eval_lists_misses(in_project: Path, tmp_path: Path) -> None:
@@ -83,19 +93,49 @@ def test_eval_lists_misses(in_project: Path, tmp_path: Path) -> None:
                       + json.dumps({"id": "h1", "subject": "MFA-LOCKED", "expected": ["mfa-lockout-recovery"]}) + "\n")
     r = run(["eval", str(golden), "--audience", "public"])
     assert r.exit_code == 0
-    assert r.output.splitlines()[0].startswith("miss m1: expected vat-tax-id, got saml-403-user-not-assigned")
+    assert r.output.splitlines()[0].startswith("miss m1 [-]: expected vat-tax-id, got saml-403-user-not-assigned")
     assert "(rank >10)" in r.output.splitlines()[0]
     m = json.loads(run(["eval", str(golden), "--format", "json"]).output.strip().splitlines()[-1])
     assert m["p@1"] == 0.5 and m["misses"][0]["id"] == "m1" and m["misses"][0]["rank"] is None
     assert m["misses"] == [{"id": "m1", "subject": "SAML-403", "expected": ["vat-tax-id"],
-                            "got": m["misses"][0]["got"], "rank": None}]  # the fields, in this order
-    assert list(m["misses"][0]) == ["id", "subject", "expected", "got", "rank"]
+                            "got": m["misses"][0]["got"], "rank": None, "kind": "-",
+                            "confidence": "high"}]  # the fields, in this order
+    assert list(m["misses"][0]) == ["id", "subject", "expected", "got", "rank", "kind", "confidence"]
+
+
+def test_eval_abstention_audience_kinds_and_unknown_ids(in_project: Path, tmp_path: Path) -> None:
+    """`expected: []` is right when nothing (or only "low") comes back; each ticket's own audience
+    is used (public by default, as for `suggest`); unknown ids are reported, not scored; --half filters."""
+    lines = [
+        {"id": "a", "subject": "SAML-403", "expected": ["saml-403-user-not-assigned"], "kind": "code", "half": "tune"},
+        {"id": "n1", "subject": "my printer is out of toner", "expected": [], "kind": "no-answer", "half": "report"},
+        {"id": "n2", "subject": "SAML-403 when signing in", "expected": [], "kind": "no-answer", "half": "report"},
+        {"id": "i", "subject": "customer wants a postmortem rca", "expected": ["post-incident-review"],
+         "audience": "internal", "kind": "internal", "half": "report"},
+        {"id": "p", "subject": "customer wants a postmortem rca", "expected": ["post-incident-review"]},
+        {"id": "u", "subject": "SAML-403", "expected": ["no-such-article"]},
+    ]
+    golden = tmp_path / "g.jsonl"
+    golden.write_text("".join(json.dumps(c) + "\n" for c in lines))
+    m = json.loads(run(["eval", str(golden), "--format", "json"]).output.strip().splitlines()[-1])
+    assert m["n"] == 4 and m["answerable"] == 2 and m["p@1"] == 1.0  # "p" and "u" not scored
+    assert m["no_answer"] == 2 and m["abstained"] == 1 and m["abstention"] == 0.5  # n2 got a high suggestion
+    assert m["unknown"] == ["p: post-incident-review (not visible to a public ticket)",
+                            "u: no-such-article (not a live article in the index)"]
+    assert m["by_kind"]["no-answer"]["abstained"] == 1 and m["by_kind"]["internal"]["p@1"] == 1.0
+    assert m["calibration"]["high"]["n"] >= 2 and m["misses"][0]["id"] == "n2"
+    r = run(["eval", str(golden), "--half", "report", "--min-abstention", "0.9"])
+    assert r.exit_code == 1 and "false positive n2 [no-answer]" in r.output and "below threshold: abstention" in r.output
+    assert "not scored: u: no-such-article" not in r.output  # (u has no half: filtered out)
+    assert next(x for x in r.output.splitlines() if x.startswith("all ")).split()[1] == "3"
 
 
 @pytest.mark.parametrize("content, message", [
     ('{"id": 1, "subject": "x", "expected": ["a"]}\n{oops\n', ":2: invalid JSON"),
-    ('{"id": 1, "subject": "x"}\n', ":1: each line needs an object with a non-empty 'expected' list"),
-    ('{"id": 1, "subject": "x", "expected": []}\n', ":1: each line needs"),
+    ('{"id": 1, "subject": "x"}\n', ":1: each line needs an object with an 'expected' list"),
+    ('{"id": 1, "subject": "x", "expected": [""]}\n', ":1: 'expected' holds article ids"),
+    ('{"id": 1, "subject": "x", "expected": [], "audience": "everyone"}\n', ":1: 'audience' must be one of"),
+    ('{"id": 1, "subject": "x", "expected": [], "half": "first"}\n', ":1: 'half' must be one of"),
     ('["x"]\n', ":1: each line needs"),
     ('{"id": 1, "subject": 5, "expected": ["a"]}\n', ":1: 'subject' and 'body' must be strings"),
 ])
@@ -122,6 +162,9 @@ class _Fixed:
         ids = self.rankings[ticket.subject]
         return SuggestResult([Suggestion(i, i, None, 1.0, "low", "") for i in ids])
 
+    def article(self, doc_id: str, internal: bool = False) -> DocMeta:
+        return DocMeta(doc_id, doc_id, "how-to", "published", "public", "article", None, "", None, [], "")
+
 
 def test_metric_arithmetic() -> None:
     engine = _Fixed({"a": ["x", "y"], "b": ["y", "x", "z"], "c": ["q"], "d": ["p", "z", "y", "w", "v", "u"]})
@@ -137,8 +180,9 @@ def test_metric_arithmetic() -> None:
     ndcg4 = (1 / math.log2(3)) / (1 + 1 / math.log2(3))
     assert rep.ndcg_at_5 == pytest.approx((1 + 1 / math.log2(3) + 0 + ndcg4) / 4)
     assert [m.id for m in rep.misses] == ["2", "3", "4"] and rep.misses[1].rank is None
-    assert rep.misses[0] == Miss("2", "b", ["x"], ["y", "x", "z"], 2)
-    assert all(t.audience == "internal" and t.limit == 10 for t in engine.seen)
+    assert rep.misses[0] == Miss("2", "b", ["x"], ["y", "x", "z"], 2, "-", "low")
+    assert all(t.audience == "public" and t.limit == 10 for t in engine.seen)  # suggest's default
+    assert rep.calibration == {"high": (0, 0), "medium": (0, 0), "low": (4, 1)}
     assert evaluate(engine, [], "public").n == 0
 
 

@@ -124,17 +124,6 @@ def test_semantic_setting_is_validated(tmp_path: Path) -> None:
 # --- with the model ------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sample_index(tmp_path_factory: pytest.TempPathFactory, semantic_model: None) -> Path:
-    """The sample KB indexed with embeddings, once per module (embedding costs seconds)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("KBTOOL_SEMANTIC", raising=False)
-        d = tmp_path_factory.mktemp("semantic") / "ix"
-        report = Index(d, semantic=True).build(load_kb(SAMPLE_KB))
-        assert report.embedded == report.added
-    return d
-
-
-@pytest.fixture(scope="module")
 def engine(sample_index: Path) -> Engine:
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("KBTOOL_SEMANTIC", raising=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kbtool.suggest import Engine, Ticket, clean_ticket, extract_error_codes, html_to_text, norm_code
+from kbtool.suggest.ticket import clean_subject
 
 
 def top(engine: Engine, subject: str, body: str = "") -> list[str]:
@@ -135,3 +136,95 @@ def test_extract_error_codes(text: str, codes: list[str]) -> None:
 ])
 def test_norm_code(code: str, norm: str) -> None:
     assert norm_code(code) == norm
+
+
+# --- hostile bodies: one linear pass (issue 18) ---------------------------------------------
+
+@pytest.mark.parametrize("body, expect", [
+    ("<p" * 95_000, "<p" * 95_000),  # 190 KB of unfinished tags: text, not 95,000 tags (was 9 s; quadratic)
+    ("<p>x" * 40_000, "x" * 40_000),
+    ("<div " * 40_000, "<div " * 40_000),
+    ("<p>ok</p><!--" + "a" * 100_000, "ok"),  # an unclosed comment hides the rest, without a rescan per '<'
+    ("<p>ok</p><script>" + "<p>" * 50_000, "ok"),  # an unclosed script: its 'tags' are not parsed
+    ("<p>webhook deliveries fail daily</p>" + "<blockquote>" * 30_000 + "old", "webhook deliveries fail daily"),
+])
+def test_html_to_text_on_hostile_input(body: str, expect: str) -> None:
+    assert "".join(html_to_text(body).split()) == "".join(expect.split())
+
+
+def test_clean_ticket_on_hostile_input() -> None:
+    for body in ("<p" * 95_000, "On " * 60_000, "From: " * 30_000, "> " * 90_000, "[Ticket #1" * 18_000):
+        text = clean_ticket("subject", body)
+        assert text.startswith("subject") and len(text) <= len(body) + len("subject\n")
+
+
+def test_html_comments_scripts_and_styles_are_not_text() -> None:
+    text = html_to_text("<p>SCIM fails</p><!-- internal: customer is on trial --><script>var x = '<p>';</script>"
+                        "<style>p{color:red}</style><p>since Monday</p>")
+    assert "SCIM fails" in text and "since Monday" in text
+    assert "trial" not in text and "var x" not in text and "color" not in text
+
+
+# --- ticket noise -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("subject, clean", [
+    ("RE: FW: [Ticket #4821] SSO broken", "SSO broken"),
+    ("AW: WG: Rechnung fehlt", "Rechnung fehlt"),
+    ("Re[2]: SV: export fails (Case 000123)", "export fails"),
+    ("Fwd: TR: webhook disabled", "webhook disabled"),
+    ("Reply needed about reports", "Reply needed about reports"),  # a word starting like a prefix stays
+])
+def test_clean_subject(subject: str, clean: str) -> None:
+    assert clean_subject(subject) == clean
+
+
+@pytest.mark.parametrize("body, keep, drop", [
+    ("Hola,\n\nel export de CSV falla.\n\nSaludos,\nJuan", ["export de CSV falla"], ["Hola", "Saludos", "Juan"]),
+    ("Guten Tag,\n\nder SSO Login geht nicht.\n\nMit freundlichen Grüßen\nHans Müller", ["SSO Login"],
+     ["Guten", "Grüßen", "Hans"]),
+    ("Bonjour,\n\nles factures sont introuvables.\n\nCordialement,\nMarie", ["factures"], ["Bonjour", "Marie"]),
+    ("Re ticket #4821: the webhook endpoint is disabled", ["webhook endpoint is disabled"], ["4821"]),
+])
+def test_greetings_signoffs_and_ticket_numbers_in_other_languages(body: str, keep: list[str], drop: list[str]) -> None:
+    text = clean_ticket("", body)
+    for k in keep:
+        assert k in text, text
+    for d in drop:
+        assert d not in text, text
+
+
+def test_forward_whose_whole_content_is_quoted_keeps_the_problem(sample_engine: Engine) -> None:
+    body = "> We get SAML-403 when signing in with Okta.\n> Only the new hires, since Monday."
+    text = clean_ticket("FW: login problem", body)
+    assert "SAML-403 when signing in" in text and not text.startswith("FW")
+    assert top(sample_engine, "FW: login problem", body)[0] == "saml-403-user-not-assigned"
+
+
+def test_noise_words_are_not_query_terms(sample_engine: Engine) -> None:
+    """`RE:`, `FW:`, `[Ticket #4821]` add no terms: the ticket ranks as its words alone do."""
+    plain = sample_engine.suggest(Ticket("webhook endpoint disabled"))
+    noisy = sample_engine.suggest(Ticket("RE: FW: [Ticket #4821] webhook endpoint disabled", "Ticket #4821"))
+    assert [s.id for s in noisy.suggestions] == [s.id for s in plain.suggestions]
+    assert [s.score for s in noisy.suggestions] == [s.score for s in plain.suggestions]
+
+
+# --- codes as customers write them, matched to the KB's declared vocabulary ----------------------
+
+@pytest.mark.parametrize("text, code, article", [
+    ("saml403 for some users", "SAML-403", "saml-403-user-not-assigned"),
+    ("getting SAML 403 again", "SAML-403", "saml-403-user-not-assigned"),
+    ("scim_409 conflict on create", "SCIM-409", "scim-409-user-already-exists"),
+    ("our script gets err 429 all the time", "HTTP-429", "api-429-too-many-requests"),
+    ("2026-11-03T09:12:44Z ERROR auth callback failed code=AADSTS50105 user=jane", "AADSTS50105",
+     "saml-403-user-not-assigned"),
+    ("login fails, error 50105 from Entra", "AADSTS50105", "saml-403-user-not-assigned"),
+])
+def test_mangled_codes_match_the_declared_code(sample_engine: Engine, text: str, code: str, article: str) -> None:
+    res = sample_engine.suggest(Ticket(text))
+    assert res.suggestions[0].id == article and code in res.suggestions[0].why.error_codes, res.to_dict()
+
+
+@pytest.mark.parametrize("text", ["page 12 of 429 pages", "ticket 403 again", "saml and 403 are words here apart"])
+def test_bare_numbers_are_not_codes(sample_engine: Engine, text: str) -> None:
+    _, hits = sample_engine.match_codes(text)
+    assert not any(c for cs in hits.values() for c in cs if not c.startswith("HTTP-")), hits

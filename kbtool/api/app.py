@@ -1,0 +1,74 @@
+"""Building the app: configuration and environment in, a FastAPI app out."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from .. import __version__
+from ..config import Config, load_config
+from ..events import Recorder, open_store, redact
+from ..index import current_build
+from ..suggest import EngineHolder
+from .auth import KeyRing, RateLimiter, keys_path
+from .docs import add_docs
+from .errors import BodyGuard, add_error_handlers
+from .recording import EventWriter
+from .routes import Services, add_routes
+
+log = logging.getLogger("kbtool.api")
+DEFAULT_BUDGET = 10.0  # seconds of ranking per request (KBTOOL_REQUEST_BUDGET)
+
+
+def _recorder(config: Config) -> Recorder:
+    """The event store opened lazily: an API started while the database is down still serves."""
+    store = open_store(config.events_target(), lazy=True)
+    redactor = functools.partial(redact, email_allowlist=config.lint.email_allowlist,
+                                 ip_allowlist=config.lint.ip_allowlist)
+    return Recorder(store, store_ticket_text=config.store_ticket_text, redactor=redactor)
+
+
+def _build_name(index_dir: Path) -> str:
+    build = current_build(index_dir)
+    return build.name if build is not None else ""
+
+
+def create_app(config: Config, token: str | None = None, *, record: bool = True, keys_file: Path | None = None,
+               budget: float | None = None) -> FastAPI:
+    """The API over `config`'s index. `token` (else $KBTOOL_API_TOKEN) is an admin key; more keys
+    come from `keys_file` (default: the index dir's, see auth.py). `record=False` records no events."""
+    token = (os.environ.get("KBTOOL_API_TOKEN") if token is None else token) or None
+    app = FastAPI(title="kbtool suggest API", version=__version__, docs_url=None, redoc_url=None,
+                  description="Ticket text in, ranked knowledge-base articles out, with the evidence for each; "
+                              "and the feedback that tells which articles help.")
+    app.add_middleware(BodyGuard)
+    if config.site_origins:  # the help center posts feedback from readers' browsers
+        app.add_middleware(CORSMiddleware, allow_origins=config.site_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["content-type", "authorization"], max_age=600)
+    add_error_handlers(app)
+    services = Services(
+        holder=EngineHolder(config), keys=KeyRing(keys_file or keys_path(config.index_dir), token),
+        limiter=RateLimiter(), writer=EventWriter(_recorder(config) if record else None),
+        budget=budget if budget is not None else float(os.environ.get("KBTOOL_REQUEST_BUDGET") or DEFAULT_BUDGET),
+        build_name=functools.partial(_build_name, config.index_dir))
+    app.state.services = services
+    add_routes(app, services)
+    add_docs(app)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn factory for `kbtool serve` workers: configuration comes from the environment
+    (`KBTOOL_EVENTS=off` records nothing: for a benchmark's baseline, or a team that wants no store)."""
+    kb = os.environ.get("KBTOOL_KB")
+    cfg = load_config(kb=Path(kb) if kb else None)
+    if os.environ.get("KBTOOL_INDEX_DIR"):
+        cfg.index_dir = Path(os.environ["KBTOOL_INDEX_DIR"])
+    if os.environ.get("KBTOOL_SITE_URL"):
+        cfg.site_url = os.environ["KBTOOL_SITE_URL"]
+    return create_app(cfg, record=os.environ.get("KBTOOL_EVENTS", "on").lower() not in ("off", "0", "false"))

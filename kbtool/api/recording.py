@@ -1,0 +1,128 @@
+"""Recording off the request path: a bounded queue and one writer thread per worker.
+
+Why not record in the request: redaction is CPU work and a store write can wait on a
+SQLite lock (up to its busy timeout) or a PostgreSQL round trip; a suggestion must cost
+the same whatever the store is doing. The request only puts a small job on a queue
+(microseconds); the writer builds the event (redaction included) and hands it to the store,
+whose own buffer and back-off cover a store that is down. A full queue drops the job and
+counts it: the answer is served either way, and `/healthz` says what was lost.
+
+The event id is chosen on the request path so the response can carry it (feedback refers
+to it) before the event exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..events import Recorder
+
+log = logging.getLogger("kbtool.api")
+
+Job = Callable[[Recorder], object]
+
+
+@dataclass(frozen=True)
+class WriterHealth:
+    """What `/healthz` reports: the store's counters plus the writer's own queue."""
+
+    backend: str
+    recorded: int
+    dropped: int
+    buffered: int
+
+
+class EventWriter:
+    """Runs recording jobs on one daemon thread (started at the first job, so it works with or
+    without an ASGI lifespan). `recorder` None: recording is off, jobs are refused."""
+
+    def __init__(self, recorder: Recorder | None, *, maxsize: int = 2048) -> None:
+        self.recorder = recorder
+        self._queue: queue.Queue[Job] = queue.Queue(maxsize)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._dropped = 0  # jobs refused (queue full) or that made no valid event
+
+    @property
+    def enabled(self) -> bool:
+        return self.recorder is not None
+
+    def submit(self, job: Job) -> bool:
+        """Queue `job`; False (never an exception, never a wait) when recording is off or the queue is full."""
+        if self.recorder is None:
+            return False
+        self._start()
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            with self._lock:
+                self._dropped += 1
+            return False
+        return True
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="kbtool-events", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        assert self.recorder is not None
+        while True:
+            job = self._queue.get()
+            try:
+                job(self.recorder)
+            except Exception:  # noqa: BLE001 - a bad event must not stop the writer
+                log.exception("kbtool: an event could not be recorded")
+                with self._lock:
+                    self._dropped += 1
+            finally:
+                self._queue.task_done()
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued job ran (tests, benchmarks); True if the queue emptied in time."""
+        done = threading.Event()
+
+        def wait() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=wait, daemon=True).start()
+        return done.wait(timeout)
+
+    def health(self) -> WriterHealth:
+        if self.recorder is None:
+            return WriterHealth("off", 0, 0, 0)
+        s = self.recorder.store.stats()
+        with self._lock:
+            dropped = self._dropped
+        return WriterHealth(s.backend, s.recorded, s.dropped + dropped + self.recorder.stats.invalid,
+                            s.buffered + self._queue.qsize())
+
+
+def new_event_id() -> str:
+    """The events' id format (uuid4 hex), chosen on the request path so the response can carry it."""
+    return uuid.uuid4().hex
+
+
+def suggest_job(result: Any, event_id: str, build_name: Callable[[], str], **fields: Any) -> Job:
+    """Build (redacting the ticket text) and store the event of one answer, under `event_id`;
+    `build_name` (asked here, off the request path) names the index build that answered."""
+
+    def run(recorder: Recorder) -> None:
+        event = recorder.suggest_event(result, index_build=build_name(), **fields)
+        recorder.store.record_suggest(dataclasses.replace(event, event_id=event_id))
+
+    return run
+
+
+__all__ = ["EventWriter", "Job", "WriterHealth", "new_event_id", "suggest_job"]
