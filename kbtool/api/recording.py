@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..events import Recorder
+from ..events.model import Event
 
 log = logging.getLogger("kbtool.api")
 
-Job = Callable[[Recorder], object]
+# A job builds one event (redaction included) on the writer thread; None: nothing to store.
+Job = Callable[[Recorder], Event | None]
+BATCH_MAX = 256  # events written in one transaction at most
 
 
 @dataclass(frozen=True)
@@ -76,17 +79,34 @@ class EventWriter:
                 self._thread.start()
 
     def _run(self) -> None:
-        assert self.recorder is not None
         while True:
-            job = self._queue.get()
+            jobs = [self._queue.get()]
+            while len(jobs) < BATCH_MAX:  # what queued up meanwhile: one commit per batch under load
+                try:
+                    jobs.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                job(self.recorder)
+                self._write(jobs)
+            finally:
+                for _ in jobs:
+                    self._queue.task_done()
+
+    def _write(self, jobs: list[Job]) -> None:
+        assert self.recorder is not None
+        events: list[Event] = []
+        for job in jobs:
+            try:
+                event = job(self.recorder)
             except Exception:  # noqa: BLE001 - a bad event must not stop the writer
                 log.exception("kbtool: an event could not be recorded")
+                event = None
+            if event is None:
                 with self._lock:
                     self._dropped += 1
-            finally:
-                self._queue.task_done()
+            else:
+                events.append(event)
+        self.recorder.store.record_many(events)
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until every queued job ran (tests, benchmarks); True if the queue emptied in time."""
@@ -118,9 +138,9 @@ def suggest_job(result: Any, event_id: str, build_name: Callable[[], str], **fie
     """Build (redacting the ticket text) and store the event of one answer, under `event_id`;
     `build_name` (asked here, off the request path) names the index build that answered."""
 
-    def run(recorder: Recorder) -> None:
+    def run(recorder: Recorder) -> Event:
         event = recorder.suggest_event(result, index_build=build_name(), **fields)
-        recorder.store.record_suggest(dataclasses.replace(event, event_id=event_id))
+        return dataclasses.replace(event, event_id=event_id)
 
     return run
 

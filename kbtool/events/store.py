@@ -119,13 +119,19 @@ class EventStore(ABC):
 
     def record_suggest(self, event: SuggestEvent) -> bool:
         """Write one answer of /v1/suggest. False (never an exception) if it was not written now."""
-        return self._record(event)
+        return self._record([event])
 
     def record_feedback(self, event: FeedbackEvent) -> bool:
-        return self._record(event)
+        return self._record([event])
 
     def record_deflection(self, event: DeflectionEvent) -> bool:
-        return self._record(event)
+        return self._record([event])
+
+    def record_many(self, events: list[Event]) -> bool:
+        """Write several events of any kind in one transaction, with the same never-raise,
+        buffer-on-failure rules as `record_*`: the API's writer thread batches what queued up
+        while it wrote, so a busy server pays one commit per batch, not one per answer."""
+        return self._record(list(events)) if events else True
 
     def flush(self) -> bool:
         """Try to write the buffered events now; True when the buffer is empty afterwards."""
@@ -134,13 +140,14 @@ class EventStore(ABC):
                 return True
             return self._attempt([])
 
-    def _record(self, event: Event) -> bool:
+    def _record(self, events: list[Event]) -> bool:
         try:
             with self._lock:
                 if time.monotonic() < self._down_until:
-                    self._keep(event)  # backing off: do not touch a store that just failed
+                    for event in events:
+                        self._keep(event)  # backing off: do not touch a store that just failed
                     return False
-                return self._attempt([event])
+                return self._attempt(events)
         except Exception:  # noqa: BLE001 - the caller is serving a request
             return False
 

@@ -41,6 +41,7 @@ from .output import (
     format_rule_doc,
     format_rules,
     format_sarif,
+    format_statistics,
     format_text,
     gh_escape,
     load_baseline,
@@ -59,7 +60,7 @@ __all__ = [
     "AppliedFix", "BY_NAME", "ERROR", "FIXABLE", "FORMATS", "Finding", "LintError", "LintResult", "RULES", "Rule",
     "RuleDoc", "SensitiveScanner", "WARNING", "apply_baseline", "changed_files", "display_path",
     "enabled_rules", "fix", "format_github", "format_result", "format_rule_doc", "format_rules", "format_sarif",
-    "format_text", "gc_paused", "get_rule", "gh_escape", "is_known_selector", "load_baseline", "luhn_ok",
+    "format_statistics", "format_text", "gc_paused", "get_rule", "gh_escape", "is_known_selector", "load_baseline", "luhn_ok",
     "mask_token", "matches", "normalise_date", "normalise_tag", "review_due", "run_lint", "summary_line",
     "unknown_rule_message", "write_baseline",
 ]
@@ -100,15 +101,22 @@ def run_lint(
     enabled = enabled_rules(config.lint, select, ignore)
     scope = Scope.of(paths, changed)
     ctx = LintContext(kb, config, today or date.today(), enabled, severity_fn(config.lint),
-                      focus=scope.checker_focus)
-    ctx.findings.extend(_loader_findings(ctx))
+                      focus=scope.checker_focus, unparsed=_unparsed(kb))
     run_checks(ctx)
+    ctx.findings.extend(_loader_findings(ctx))
     kept, suppressed = filter_findings(ctx.findings, scope, ctx.suppressions, config)
     all_files = {a.path for a in kb.articles} | {d.path for d in kb.diagnostics}
     scope_files = {f for f in all_files if scope.contains(f)}
     # files reported on: those in scope, plus (with `changed`) unchanged ones linking into them
     files = len(scope_files | {f.path for f in kept})
     return LintResult(kept, files, suppressed=suppressed)
+
+
+def _unparsed(kb: KB) -> dict[str, Path]:
+    """Files that yielded no article at all (unreadable, no front-matter, bad YAML), by the
+    id their name promises: references to that id follow from the file's own error."""
+    loaded = {a.path for a in kb.articles}
+    return {d.path.stem: d.path for d in kb.diagnostics if d.code.startswith("KB0") and d.path not in loaded}
 
 
 def _loader_findings(ctx: LintContext) -> list[Finding]:
@@ -126,9 +134,12 @@ def _loader_findings(ctx: LintContext) -> list[Finding]:
             first = kb.by_id.get(article.id)
             if first is not None and first is not article:
                 refs = (resolved(first.path),)
+        message = d.message
+        if d.code.startswith("KB0") and (n := ctx.folded.pop(d.path, 0)):
+            message += f" ({n} reference(s) to it from other files are not reported separately)"
         out.append(Finding(
             d.path, max(d.line, 1), max(d.column, 1), d.code, ctx.severity_of(d.code, article, d.severity),
-            d.message, rel, refs, "", diagnostic_fixable(article, d),
+            message, rel, refs, d.message, diagnostic_fixable(article, d),
         ))
     return out
 

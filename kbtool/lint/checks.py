@@ -14,11 +14,11 @@ from __future__ import annotations
 import os
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from difflib import get_close_matches
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 from ..config import Config
@@ -27,14 +27,21 @@ from ..content import (
     KB,
     NUMBERED_STEP_RE,
     Article,
-    Link,
     clip,
     fences,
-    is_external,
     iter_prose_lines,
     legacy_page_file,
     legacy_url_path,
 )
+from .authoring import check_authoring
+from .consistency import (
+    check_conflicting_codes,
+    check_fixed_known_issue,
+    check_undeclared_codes,
+    collect_code_messages,
+)
+from .hints import CloseNames
+from .links import LinkCheck
 from .result import Finding
 from .rules import did_you_mean, is_known_selector, rule_for
 from .selection import SeverityFn
@@ -58,6 +65,34 @@ class LintContext:
     findings: list[Finding] = field(default_factory=list)
     suppressions: dict[Path, list[str]] = field(default_factory=dict)  # file -> inline disable= selectors
     _real: dict[Path, Path] = field(default_factory=dict)
+    unparsed: dict[str, Path] = field(default_factory=dict)  # id (file stem) -> file that failed to parse
+    folded: dict[Path, int] = field(default_factory=dict)  # unparsed file -> findings folded into its error
+    cache: dict[str, Any] = field(default_factory=dict)  # per-run lookups checks share (folder listings)
+    _close: dict[str, CloseNames] = field(default_factory=dict)  # hint indexes, built on first use
+
+    def hint(self, index: str, names: Callable[[], Iterable[str]], query: str, cutoff: float) -> str | None:
+        """The closest of `names()` to `query`, from an index built once per run and `index` key."""
+        close = self._close.get(index)
+        if close is None:
+            close = self._close[index] = CloseNames(names())
+        return close.best(query, cutoff)
+
+    def follows_from_unparsed(self, article_id: str) -> bool:
+        """True (and counted on that file) when `article_id` is unknown only because its file
+        did not parse: one root cause, one finding."""
+        path = self.unparsed.get(article_id)
+        if path is None or article_id in self.kb.by_id:
+            return False
+        self.folded[path] = self.folded.get(path, 0) + 1
+        return True
+
+    def prose(self, a: Article) -> list[tuple[int, str]]:
+        """The article's lines outside code fences, scanned once for all the line checks
+        (kept for the article being checked only, so memory stays flat on big KBs)."""
+        got = self.cache.get("prose")
+        if got is None or got[0] is not a:
+            got = self.cache["prose"] = (a, list(iter_prose_lines(a.body)))
+        return got[1]
 
     def on(self, code: str) -> bool:
         return code in self.enabled
@@ -66,7 +101,7 @@ class LintContext:
         return any(c.startswith(prefix) for c in self.enabled)
 
     def report(self, article: Article, code: str, line: int, column: int = 1, /, *, refs: Iterable[Path] = (),
-               key: str = "", fixable: bool | None = None, **params: object) -> None:
+               key: str = "", fixable: bool | None = None, end: tuple[int, int] = (0, 0), **params: object) -> None:
         """Add a finding for rule `code` (KeyError if no rule has that code) if it is enabled.
 
         `fixable` defaults to the rule's; False marks one finding the fixer cannot handle.
@@ -80,7 +115,7 @@ class LintContext:
             return
         self.findings.append(Finding(
             article.path, max(line, 1), max(column, 1), code, self.severity_of(code, article),
-            rule.format(**params), article.rel_path, tuple(refs), key, fixable,
+            rule.format(**params), article.rel_path, tuple(refs), key, fixable, *end,
         ))
 
     def real(self, a: Article) -> Path:
@@ -93,6 +128,18 @@ class LintContext:
                 p = a.path
             self._real[a.path] = p
         return p
+
+    def focused(self, a: Article) -> bool:
+        """True if `a` is one of the changed files (`--changed`). Only a file of a changed
+        file's name, or a symlink, is resolved: resolving all 10,000 costs a second."""
+        if self.focus is None:
+            return False
+        names = self.cache.get("focus names")
+        if names is None:
+            names = self.cache["focus names"] = {p.name for p in self.focus}
+        if a.path.name not in names and not os.path.islink(a.path):
+            return False
+        return self.real(a) in self.focus
 
     def placed(self, x: Article, y: Article) -> tuple[Article, Article]:
         """(where a pair finding goes, the other): the changed one if only one changed,
@@ -108,9 +155,13 @@ class LintContext:
 
 def run_checks(ctx: LintContext) -> None:
     """Every check on every article, then the cross-file ones."""
-    sensitive = SensitiveCheck.for_kb(ctx) if ctx.on_any("KB6") else None
+    checked = in_focus(ctx)
+    sensitive = SensitiveCheck.for_kb(ctx, checked) if ctx.on_any("KB6") else None
     links = LinkCheck(ctx)
     for a in ctx.kb.articles:
+        if a.path not in checked:
+            collect_code_messages(ctx, a)  # KB801 compares every article's messages
+            continue
         check_front_matter(ctx, a)
         check_structure(ctx, a)
         check_freshness(ctx, a)
@@ -119,18 +170,50 @@ def run_checks(ctx: LintContext) -> None:
         if sensitive is not None:
             sensitive.check(a)
         check_style(ctx, a)
+        check_authoring(ctx, a)
+        check_undeclared_codes(ctx, a)
+        collect_code_messages(ctx, a)
+        check_fixed_known_issue(ctx, a)
     live = [a for a in ctx.kb.articles if a.status != "retired"]
     check_duplicate_titles(ctx, live)
     check_near_duplicates(ctx, live)
+    check_conflicting_codes(ctx)
     check_legacy_urls(ctx)
+
+
+def in_focus(ctx: LintContext) -> set[Path]:
+    """The articles whose per-article findings a run can report: all of them, or with
+    `--changed` the changed ones plus those pointing at one (a link, `related` or
+    `replaced_by` naming a changed file by its stem or id), whose findings carry the
+    changed file in their refs. Name matching is a superset of real resolution, so the
+    report is exactly the full run's, filtered, without checking the whole KB."""
+    articles = ctx.kb.articles
+    if ctx.focus is None:
+        return {a.path for a in articles}
+    changed = {a.path for a in articles if ctx.focused(a)}
+    names = {p.stem for p in ctx.focus} | {a.path.stem for a in articles if a.path in changed}
+    names |= {a.id for a in articles if a.path in changed}
+    return {a.path for a in articles if a.path in changed or _names_any(a, names)}
+
+
+def _names_any(a: Article, names: set[str]) -> bool:
+    """True if a link, `related` or `replaced_by` of `a` may name one of `names` (ids or
+    file stems): any path segment of a link target, less its extension, counts."""
+    if a.replaced_by in names or any(r in names for r in a.related):
+        return True
+    for link in a.links:
+        for part in unquote(link.target.partition("#")[0]).split("/"):
+            if os.path.splitext(part)[0] in names:
+                return True
+    return False
 
 
 # --- KB109-KB117: front-matter, across files ------------------------------------------------
 
 
-def _hint_id(kb: KB, value: str) -> str:
-    close = get_close_matches(value, list(kb.by_id), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def _hint_id(ctx: LintContext, value: str) -> str:
+    close = ctx.hint("ids", lambda: ctx.kb.by_id, value, 0.6)
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def check_front_matter(ctx: LintContext, a: Article) -> None:
@@ -162,7 +245,8 @@ def check_replacement(ctx: LintContext, a: Article) -> None:
         ctx.report(a, "KB115", line, target=rb, problem=f"is set but status is {a.status!r}, not 'retired'")
         return
     if target is None:
-        ctx.report(a, "KB113", line, field="replaced_by", target=rb, hint=_hint_id(ctx.kb, rb))
+        if not ctx.follows_from_unparsed(rb):
+            ctx.report(a, "KB113", line, field="replaced_by", target=rb, hint=_hint_id(ctx, rb))
         return
     problem = ""
     if target is a or target.path == a.path:
@@ -183,7 +267,8 @@ def check_related(ctx: LintContext, a: Article) -> None:
     for rid in a.related:
         target = ctx.kb.by_id.get(rid)
         if target is None:
-            ctx.report(a, "KB113", a.line_of("related"), field="related", target=rid, hint=_hint_id(ctx.kb, rid))
+            if not ctx.follows_from_unparsed(rid):
+                ctx.report(a, "KB113", a.line_of("related"), field="related", target=rid, hint=_hint_id(ctx, rid))
             continue
         what = _related_problem(ctx.kb, a, target)
         if what:
@@ -295,117 +380,6 @@ def check_freshness(ctx: LintContext, a: Article) -> None:
                    key=f"due {due}")
 
 
-# --- KB4xx: links ------------------------------------------------------------------------------
-
-
-class LinkCheck:
-    """KB401-KB405: every relative link and image resolves to a file, an anchor, and
-    content the linking article's readers can see."""
-
-    def __init__(self, ctx: LintContext) -> None:
-        self.ctx = ctx
-        self.kb = ctx.kb
-        self.active = ctx.on_any("KB4")
-        self._by_lexical: dict[str, Article] | None = None
-
-    def check(self, a: Article) -> None:
-        if not a.links or not self.active:
-            return
-        folder = str(a.path.parent)
-        for link in a.links:
-            target = link.target.strip()
-            if not target:
-                self.ctx.report(a, "KB404" if link.image else "KB401", link.line, link.column, target="",
-                                problem="empty link target", hint="")
-                continue
-            if target.startswith("/") and not target.startswith("//"):
-                self.ctx.report(a, "KB405", link.line, link.column, target=target,
-                                problem="is a site-absolute path; link to the .md file with a relative path")
-                continue
-            path, t, anchor = self._target(a, folder, target)
-            if path is None:
-                continue  # external URL: not fetched
-            if t is None:
-                self._check_file(a, link, target, path)
-                continue
-            if anchor:
-                self._check_anchor(a, link, t, unquote(anchor))
-            if a.is_public and not t.is_public:
-                self._check_visibility(a, link, target, t)
-
-    def _target(self, a: Article, folder: str, target: str) -> tuple[Path | None, Article | None, str]:
-        """(path, article, anchor) for a link, resolved as `KB.resolve_link` does. Article
-        files are looked up lexically first, so most links cost no filesystem call."""
-        if is_external(target):
-            return None, None, ""
-        path_part, _, anchor = target.partition("#")
-        if not path_part:
-            return a.path, a, anchor
-        if self._by_lexical is None:
-            self._by_lexical = {
-                os.path.normpath(x.path): x for x in self.kb.articles if not os.path.islink(x.path)
-            }
-        hit = self._by_lexical.get(os.path.normpath(os.path.join(folder, unquote(path_part))))
-        if hit is not None:
-            return hit.path, hit, anchor
-        path, anchor = self.kb.resolve_link(a, target)
-        if path is None:
-            return None, None, ""
-        return path, self.kb.by_path.get(path), anchor
-
-    def _check_file(self, a: Article, link: Link, target: str, path: Path) -> None:
-        """A link to a file that is not an article: inside the KB, and existing."""
-        if not path.is_relative_to(self.kb.root):
-            self.ctx.report(a, "KB405", link.line, link.column, target=target,
-                            problem="points outside the KB directory, so it breaks on the published site")
-        elif not path.exists() or (path.is_dir() and not link.image):
-            if link.image:
-                self.ctx.report(a, "KB404", link.line, link.column, target=target, problem="does not exist",
-                                refs=(path,))
-            else:
-                problem = "is a folder, not a file" if path.is_dir() else "no such file"
-                self.ctx.report(a, "KB401", link.line, link.column, target=target, problem=problem,
-                                refs=(path,), hint=_hint_file(path))
-        # else: an existing file that is not an article (attachment, image): fine
-
-    def _check_anchor(self, a: Article, link: Link, t: Article, slug: str) -> None:
-        if slug not in t.anchors:
-            close = get_close_matches(slug, sorted(t.anchors), n=1, cutoff=0.5)
-            self.ctx.report(a, "KB402", link.line, link.column, anchor=slug,
-                            target=t.rel_path if t is not a else "this article", refs=(self.ctx.real(t),),
-                            hint=f" (did you mean '#{close[0]}'?)" if close else "")
-
-    def _check_visibility(self, a: Article, link: Link, target: str, t: Article) -> None:
-        """KB403: a public article links to content not on the public site."""
-        if t.status == "retired":
-            what, succ = "retired", self.kb.successor(t)
-            hint = f" (link to its replacement {succ.path.name!r})" if succ else ""
-        elif t.status in ("draft", "in-review"):
-            what, hint = t.status, ""
-        elif t.type == "runbook" or t.kind == "runbook":
-            what, hint = "runbook", ""
-        else:
-            what, hint = "internal", ""
-        self.ctx.report(a, "KB403", link.line, link.column, what=what, target=target, hint=hint,
-                        refs=(self.ctx.real(t),), key=f"{target} {what}")
-
-
-def _hint_file(path: Path) -> str:
-    """` (did you mean 'x.md'?)` for a missing file with a near-namesake in its folder."""
-    folder = path.parent
-    name = path.name
-    if path.is_dir() or not folder.is_dir():
-        return ""
-    if not name.endswith(".md") and (folder / f"{name}.md").is_file():
-        return f" (did you mean '{name}.md'?)"
-    try:
-        names = sorted(p.name for p in folder.iterdir())
-    except OSError:
-        return ""
-    close = get_close_matches(name, names, n=1, cutoff=0.7)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 # --- the line pass: KB207 fences, KB703 TODOs, KB704 trailing whitespace, KB707 suppressions ---
 
 
@@ -420,7 +394,7 @@ def check_lines(ctx: LintContext, a: Article) -> None:
             or body.endswith((" ", "\t"))):
         return
     selectors: list[str] = []
-    for i, line in iter_prose_lines(body):
+    for i, line in ctx.prose(a):
         lineno = a.body_line + i
         if "kbtool:" in line:
             selectors.extend(_suppressions(ctx, a, lineno, line))
@@ -469,11 +443,13 @@ class SensitiveCheck:
         self.meta_text = meta_text
 
     @classmethod
-    def for_kb(cls, ctx: LintContext) -> SensitiveCheck:
-        """A check with its scanner prepared on the whole KB (bodies and front-matter values)."""
+    def for_kb(cls, ctx: LintContext, checked: set[Path]) -> SensitiveCheck:
+        """A check with its scanner prepared on the articles to be checked (bodies and
+        front-matter values)."""
         scanner = SensitiveScanner(ctx.config)
-        meta_text = {a.path: "\n".join(map(str, a.meta.values())) for a in ctx.kb.articles}
-        scanner.prepare("\n".join([a.body for a in ctx.kb.articles] + list(meta_text.values())))
+        articles = [a for a in ctx.kb.articles if a.path in checked]
+        meta_text = {a.path: "\n".join(map(str, a.meta.values())) for a in articles}
+        scanner.prepare("\n".join([a.body for a in articles] + list(meta_text.values())))
         return cls(ctx, scanner, meta_text)
 
     def check(self, a: Article) -> None:
@@ -481,8 +457,11 @@ class SensitiveCheck:
         for code, offset, params in self.scan(body):
             line = a.body_line + body.count("\n", 0, offset)
             col = offset - body.rfind("\n", 0, offset)
+            params = dict(params)
+            stop = int(params.pop("end", offset))
+            end = (line + body.count("\n", offset, stop), stop - body.rfind("\n", 0, stop))
             self.ctx.report(a, code, line, col, key=f"{code} {params.get('masked', '')} {params.get('kind', '')}",
-                            **params)
+                            end=end, **params)
         meta_text = self.meta_text.get(a.path)
         if meta_text is None:
             meta_text = "\n".join(map(str, a.meta.values()))
@@ -504,6 +483,7 @@ class SensitiveCheck:
         if parts:
             for code, offset, params in self.scan("\n".join(parts)):
                 key = keys[bisect_right(starts, offset) - 1]
+                params = {k: v for k, v in params.items() if k != "end"}  # a front-matter line has no body span
                 self.ctx.report(a, code, a.line_of(key), 1, key=f"{code} {key} {params.get('masked', '')}", **params)
 
 
@@ -573,18 +553,33 @@ def check_duplicate_titles(ctx: LintContext, live: list[Article]) -> None:
 
 
 def check_near_duplicates(ctx: LintContext, live: list[Article]) -> None:
-    """KB501: near-copies (title + body), except a retired article and its replacement."""
-    if not ctx.on("KB501"):
+    """KB501: near-copies (title + body); KB503: an article contained in a longer one.
+    A retired article and its replacement are never a pair."""
+    if not ctx.on("KB501") and not ctx.on("KB503"):
         return
-    from .duplicates import near_duplicates  # numpy: imported only when KB501 runs
+    from .duplicates import contained, near_duplicates, shingle_hashes  # numpy: only when needed
 
     threshold = ctx.config.lint.duplicate_threshold
     texts = [f"{a.title}\n{a.body}" for a in live]
-    for i, j, score in near_duplicates(texts, threshold):
+    shingles = shingle_hashes(texts) if len(texts) > 1 else None
+    focus = [i for i, a in enumerate(live) if ctx.focused(a)] if ctx.focus is not None else None
+    near = near_duplicates(texts, threshold, shingles=shingles) if ctx.on("KB501") else []  # all: KB503 skips them
+    for i, j, score in near:
         x, y = live[i], live[j]
-        if x.replaced_by == y.id or y.replaced_by == x.id:
+        if _replacement_pair(x, y):
             continue
         at, ref = ctx.placed(x, y)
         ctx.report(at, "KB501", at.line_of("title"), other=ref.rel_path, percent=int(score * 100),
                    score=f"{score:.2f}", threshold=f"{threshold:g}", refs=(ctx.real(ref),),
                    key=f"dup {ref.rel_path}")
+    if ctx.on("KB503"):
+        skip = {(min(i, j), max(i, j)) for i, j, _ in near}
+        for part, whole, score in contained(texts, threshold, skip, shingles=shingles, focus=focus):
+            x, y = live[part], live[whole]
+            if not _replacement_pair(x, y):
+                ctx.report(x, "KB503", x.line_of("title"), other=y.rel_path, percent=int(score * 100),
+                           threshold=f"{threshold:g}", refs=(ctx.real(y),), key=f"contained {y.rel_path}")
+
+
+def _replacement_pair(x: Article, y: Article) -> bool:
+    return x.replaced_by == y.id or y.replaced_by == x.id

@@ -17,7 +17,7 @@ from __future__ import annotations
 import string
 from array import array
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from itertools import count
 
 import numpy as np
@@ -25,7 +25,10 @@ import numpy as np
 NUM_PERM = 64
 SHINGLE = 3
 MIN_SHINGLES = 10  # shorter texts (about a dozen words) are never compared
-MAX_BUCKET_PAIRS = 64  # a bucket larger than this pairs each member with its first few only
+MAX_BUCKET_PAIRS = 64
+SAMPLE_EVERY = 8  # containment: the shingles whose hash is 0 mod 8, the same ones in every text
+MIN_SAMPLES = 6  # a part shorter than this (about 50 words) is not reported as contained
+MAX_DF = 48  # a sampled shingle in more texts than this is boilerplate, not evidence  # a bucket larger than this pairs each member with its first few only
 
 # One pass: ASCII upper case to lower case, ASCII punctuation to spaces.
 _FOLD = bytes.maketrans(
@@ -108,6 +111,28 @@ def minhash_signatures(hashes: np.ndarray, bounds: np.ndarray, num_perm: int = N
     return sig
 
 
+def _bucket_pairs(members: np.ndarray, keys: np.ndarray) -> list[np.ndarray]:
+    """Pairs of `members` with equal (sorted) `keys`, vectorised by offset: member k pairs
+    with k+d while the key is the same, d < MAX_BUCKET_PAIRS. A bigger bucket (boilerplate,
+    or many copies) also pairs its first 4 members with every other one, so each copy still
+    meets the original while the cost stays linear in the bucket's size."""
+    out = []
+    for d in range(1, min(MAX_BUCKET_PAIRS, keys.size)):
+        hit = np.flatnonzero(keys[d:] == keys[:-d])
+        if hit.size == 0:
+            break
+        out.append(np.stack([members[hit], members[hit + d]], axis=1))
+    if len(out) == MAX_BUCKET_PAIRS - 1:  # some bucket is at least that big
+        starts = np.r_[0, np.flatnonzero(keys[1:] != keys[:-1]) + 1]
+        lengths = np.diff(np.r_[starts, keys.size])
+        for s, n in zip(starts[lengths > MAX_BUCKET_PAIRS].tolist(), lengths[lengths > MAX_BUCKET_PAIRS].tolist()):
+            group = members[s:s + n]
+            for h in group[:4]:
+                others = group[group != h]
+                out.append(np.stack([np.full(others.size, h), others], axis=1))
+    return out
+
+
 def lsh_candidates(sig: np.ndarray, bands: int, rows: int, eligible: np.ndarray) -> np.ndarray:
     """Candidate pairs (i < j) sharing at least one band, as an (m x 2) array."""
     idx = np.flatnonzero(eligible)
@@ -125,21 +150,7 @@ def lsh_candidates(sig: np.ndarray, bands: int, rows: int, eligible: np.ndarray)
             same = np.flatnonzero(sk[1:] == sk[:-1])
             if same.size == 0:
                 continue
-            # runs of equal keys -> groups of member indices
-            run_starts = same[np.r_[True, np.diff(same) > 1]]
-            for s in run_starts:
-                e = s + 1
-                while e < sk.size and sk[e] == sk[s]:
-                    e += 1
-                members = idx[order[s:e]]
-                if members.size <= MAX_BUCKET_PAIRS:
-                    ii, jj = np.triu_indices(members.size, k=1)
-                    pairs.append(np.stack([members[ii], members[jj]], axis=1))
-                else:
-                    head = members[:4]
-                    for h in head:
-                        others = members[members != h]
-                        pairs.append(np.stack([np.full(others.size, h), others], axis=1))
+            pairs.extend(_bucket_pairs(idx[order], sk))
     if not pairs:
         return np.zeros((0, 2), dtype=np.int64)
     allp = np.concatenate(pairs)
@@ -147,14 +158,16 @@ def lsh_candidates(sig: np.ndarray, bands: int, rows: int, eligible: np.ndarray)
     return np.unique(allp, axis=0)
 
 
-def near_duplicates(texts: Sequence[str], threshold: float, num_perm: int = NUM_PERM) -> list[tuple[int, int, float]]:
+def near_duplicates(texts: Sequence[str], threshold: float, num_perm: int = NUM_PERM,
+                    shingles: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[int, int, float]]:
     """Pairs (i, j, jaccard) of texts whose word 3-shingle sets have Jaccard >= threshold.
 
     Sub-quadratic: MinHash + LSH proposes candidates, the exact Jaccard index decides.
+    `shingles` is `shingle_hashes(texts)` when the caller already has it.
     """
     if len(texts) < 2:
         return []
-    hashes, bounds = shingle_hashes(texts)
+    hashes, bounds = shingles if shingles is not None else shingle_hashes(texts)
     sizes = bounds[:, 1] - bounds[:, 0]
     eligible = sizes >= MIN_SHINGLES
     sig = minhash_signatures(hashes, bounds, num_perm)
@@ -179,3 +192,83 @@ def near_duplicates(texts: Sequence[str], threshold: float, num_perm: int = NUM_
         if jac >= threshold:
             out.append((i, j, jac))
     return out
+
+
+def _sample_pairs(hashes: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pairs (i < j) sharing sampled shingles, how many they share, each text's sample size).
+
+    The sample is content-defined (hash mod SAMPLE_EVERY), so a text copied into another
+    brings its whole sample along; pairs come from the inverted index, shingle by shingle,
+    vectorised by offset within each run of one shingle (runs longer than MAX_DF skipped)."""
+    n = len(bounds)
+    doc = np.repeat(np.arange(n), bounds[:, 1] - bounds[:, 0])
+    keep = (hashes % np.uint64(SAMPLE_EVERY)) == 0
+    pairs_hd = np.unique(np.stack([hashes[keep], doc[keep].astype(np.uint64)], axis=1), axis=0)
+    sizes = np.bincount(pairs_hd[:, 1].astype(np.int64), minlength=n)
+    h, d = pairs_hd[:, 0], pairs_hd[:, 1].astype(np.int64)
+    run_start = np.r_[0, np.flatnonzero(h[1:] != h[:-1]) + 1]
+    run_len = np.diff(np.r_[run_start, h.size])
+    ok = np.repeat(run_len <= MAX_DF, run_len)
+    h, d = h[ok], d[ok]
+    found = []
+    for off in range(1, MAX_DF):
+        hit = np.flatnonzero(h[off:] == h[:-off])
+        if hit.size == 0:
+            break
+        found.append(d[hit] * n + d[hit + off])  # d is sorted within a run: d[hit] < d[hit+off]
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64), sizes
+    keys, counts = np.unique(np.concatenate(found), return_counts=True)
+    return np.stack([keys // n, keys % n], axis=1), counts, sizes
+
+
+def _marks(n: int, members: Collection[int]) -> np.ndarray:
+    """A boolean mask of length `n`, True at `members`."""
+    marked = np.zeros(n, dtype=bool)
+    marked[np.fromiter(members, dtype=np.int64, count=len(members))] = True
+    return marked
+
+
+def contained(texts: Sequence[str], threshold: float, skip: Collection[tuple[int, int]] = (),
+              shingles: tuple[np.ndarray, np.ndarray] | None = None,
+              focus: Collection[int] | None = None) -> list[tuple[int, int, float]]:
+    """(part, whole, containment): texts most of whose word 3-shingles (>= threshold) are
+    in a longer text (the best such whole for each part), at most 3/4 its size (closer sizes are near-duplicates, KB501), and
+    not a pair in `skip`. Sub-quadratic: a content-defined sample proposes, exact sets decide.
+    `focus` keeps the results with a member among those indexes: every pair of a part that
+    is in focus or is proposed with a whole in focus is still weighed, so its best is the same."""
+    if len(texts) < 2:
+        return []
+    hashes, bounds = shingles if shingles is not None else shingle_hashes(texts)
+    pairs, counts, sizes = _sample_pairs(hashes, bounds)
+    if focus is not None and len(pairs):
+        marked = _marks(len(texts), focus)
+        part_col = np.where(sizes[pairs[:, 0]] <= sizes[pairs[:, 1]], pairs[:, 0], pairs[:, 1])
+        whole_col = pairs[:, 0] + pairs[:, 1] - part_col
+        parts = marked.copy()
+        parts[part_col[marked[whole_col]]] = True
+        keep = parts[part_col]
+        pairs, counts = pairs[keep], counts[keep]
+    best: dict[int, tuple[int, float]] = {}  # part -> (whole, score): one finding per part
+    sets: dict[int, np.ndarray] = {}
+
+    def uniq(i: int) -> np.ndarray:
+        if i not in sets:
+            sets[i] = np.unique(hashes[bounds[i, 0]:bounds[i, 1]])
+        return sets[i]
+
+    for (i, j), c in zip(pairs.tolist(), counts.tolist()):
+        part, whole = (i, j) if sizes[i] <= sizes[j] else (j, i)
+        if sizes[part] < MIN_SAMPLES or c < threshold * 0.8 * sizes[part] or (min(i, j), max(i, j)) in skip:
+            continue
+        a, b = uniq(part), uniq(whole)
+        if a.size > 0.75 * b.size:
+            continue
+        score = np.intersect1d(a, b, assume_unique=True).size / a.size
+        if score >= threshold and (part not in best or score > best[part][1]):
+            best[part] = (whole, score)
+    found = [(part, whole, score) for part, (whole, score) in sorted(best.items())]
+    if focus is None:
+        return found
+    in_focus = set(focus)
+    return [t for t in found if t[0] in in_focus or t[1] in in_focus]

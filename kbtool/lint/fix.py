@@ -4,6 +4,9 @@
 - KB704 trailing-whitespace: removed (outside code blocks; hard breaks are not reported).
 - KB705 tag-format / KB706 unsorted-tags: tags lower-cased, de-duplicated (and sorted
   when KB706 is selected), in the list style the file already uses.
+- KB118 comma-separated-list: `tags: sso, saml` becomes `tags: [sso, saml]`.
+- KB802 undeclared-error-code: the code is appended to a flow-style `error_codes` (or the
+  key is added before the closing `---`).
 
 Which rules are fixable is declared in the registry (`Rule.fixable`); `FIXERS` maps each
 of those codes to the step that fixes it (a test holds the two sets equal).
@@ -27,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from ..content import DATE_FIELDS, KB, Article, Diagnostic
+from .authoring import COMMA_LIST_FIELDS, comma_items
+from .consistency import undeclared_codes
 from .result import AppliedFix, LintResult
 from .rules import RULES
 from .tags import TAG_RE, normalise_tag
@@ -181,6 +186,43 @@ def _fix_tags(lines: list[str], article: Article, sort: bool, normalise: bool) -
     return None
 
 
+def _fix_comma_list(lines: list[str], article: Article, key: str) -> list[str] | None:
+    """KB118: `key: a, b` -> `key: [a, b]` on the field's own line."""
+    line = article.field_lines.get(key)
+    raw = article.meta.get(key)
+    if not line or not isinstance(raw, str) or not 0 < line <= len(lines):
+        return None
+    parts = _split_key_line(lines[line - 1])
+    if not parts or parts[1] != key:
+        return None
+    items = comma_items(raw)
+    indent, _, sep, _, comment = parts
+    lines[line - 1] = f"{indent}{key}{sep}[{', '.join(map(_yaml_item, items))}]{comment}"
+    return items
+
+
+def _add_error_codes(lines: list[str], article: Article, codes: list[str]) -> bool:
+    """KB802: append codes to a flow-style `error_codes`, or add the key before the closing `---`.
+    A block-style list gets no edit (its items may carry comments)."""
+    line = article.field_lines.get("error_codes")
+    if line:
+        parts = _split_key_line(lines[line - 1]) if 0 < line <= len(lines) else None
+        if not parts or parts[1] != "error_codes" or not isinstance(article.meta.get("error_codes"), list):
+            return False
+        indent, key, sep, value, comment = parts
+        value = value.strip()
+        if not (value.startswith("[") and value.endswith("]")):
+            return False
+        items = [*article.error_codes, *codes]
+        lines[line - 1] = f"{indent}{key}{sep}[{', '.join(json.dumps(c, ensure_ascii=False) for c in items)}]{comment}"
+        return True
+    close = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+    if close is None:
+        return False
+    lines.insert(close, f"error_codes: [{', '.join(json.dumps(c, ensure_ascii=False) for c in codes)}]")
+    return True
+
+
 def _fix_whitespace(lines: list[str], line: int) -> bool:
     if not 0 < line <= len(lines):
         return False
@@ -244,10 +286,25 @@ def fix_whitespace_step(edit: FileEdit) -> None:
             edit.done(edit.now(line), "KB704", "removed trailing whitespace")
 
 
+def fix_front_matter_lists_step(edit: FileEdit) -> None:
+    """KB118: comma strings split into lists; KB802: undeclared codes added to `error_codes`.
+    Runs after the steps that use `edit.now` (adding a key moves the body down a line)."""
+    a = edit.article
+    for line in edit.codes_by_line.get("KB118", []):
+        key = next((k for k in COMMA_LIST_FIELDS if a.field_lines.get(k) == line), None)
+        if key is not None and (items := _fix_comma_list(edit.lines, a, key)) is not None:
+            edit.done(line, "KB118", f"{key}: {a.meta.get(key)!r} -> {items}")
+    if "KB802" in edit.codes_by_line:
+        codes = [code for code, _, _ in undeclared_codes(a)]
+        if codes and _add_error_codes(edit.lines, a, codes):
+            edit.done(a.line_of("error_codes"), "KB802", f"error_codes += {codes}")
+
+
 FixStep = Callable[[FileEdit], None]
-STEPS: tuple[FixStep, ...] = (fix_tags_step, fix_dates_step, fix_whitespace_step)
+STEPS: tuple[FixStep, ...] = (fix_tags_step, fix_dates_step, fix_whitespace_step, fix_front_matter_lists_step)
 FIXERS: dict[str, FixStep] = {
     "KB107": fix_dates_step, "KB704": fix_whitespace_step, "KB705": fix_tags_step, "KB706": fix_tags_step,
+    "KB118": fix_front_matter_lists_step, "KB802": fix_front_matter_lists_step,
 }
 
 

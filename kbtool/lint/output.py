@@ -110,6 +110,20 @@ def _fingerprint(f: Finding) -> str:
     return hashlib.sha256("\0".join(_bkey(f)).encode()).hexdigest()[:32]
 
 
+INFORMATION_URI = "https://github.com/kbtool/kbtool"  # [project.urls] Homepage
+
+
+def short_description(rule: Rule) -> str:
+    """A plain-language title for code-scanning alerts: the first sentence of *What it
+    does*, without its "Reports" (never the message template with its `{placeholders}`)."""
+    what = " ".join(rule.docs.what.split())
+    first = what.split(". ")[0].rstrip(".")
+    if first.startswith("Reports "):
+        first = first[len("Reports "):]
+    first = first.replace("`", "")
+    return (first[:1].upper() + first[1:] + ".") if first else rule.name.replace("-", " ").capitalize()
+
+
 def _sarif_rule(rule: Rule) -> dict[str, Any]:
     props: dict[str, Any] = {"tags": [rule.category]}
     if rule.category == "sensitive-data":
@@ -118,12 +132,33 @@ def _sarif_rule(rule: Rule) -> dict[str, Any]:
     return {
         "id": rule.code,
         "name": rule.name,
-        "shortDescription": {"text": rule.message},
-        "fullDescription": {"text": rule.doc.split("## Why it matters")[0].replace("## What it does\n", "").strip()},
-        "help": {"text": rule.doc, "markdown": rule.doc},
+        "shortDescription": {"text": short_description(rule)},
+        "fullDescription": {"text": " ".join(rule.docs.what.split())},
+        "help": {"text": rule.doc, "markdown": f"# {rule.code} {rule.name}\n\n{rule.doc}"},
         "defaultConfiguration": {"level": rule.severity, "enabled": rule.default},
         "properties": props,
     }
+
+
+def _region(f: Finding) -> dict[str, int]:
+    """The finding's region: its end when the check knows it, else the rest of its line
+    (SARIF: no endColumn means to the end of endLine)."""
+    if f.end_line and f.end_column and (f.end_line, f.end_column) > (f.line, f.column):
+        return {"startLine": f.line, "startColumn": f.column, "endLine": f.end_line, "endColumn": f.end_column}
+    return {"startLine": f.line, "startColumn": f.column, "endLine": f.line}
+
+
+def format_statistics(result: LintResult) -> str:
+    """`--statistics`: one line per rule with findings (count, code, name, fixable), most first."""
+    counts = Counter(f.code for f in result.findings)
+    fixable = Counter(f.code for f in result.findings if f.fixable)
+    lines = []
+    for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        rule = RULES.get(code)
+        fix = f" [*{fixable[code]} fixable]" if fixable[code] else ""
+        lines.append(f"{n:>6}  {code}  {rule.name if rule else ''}{fix}")
+    lines.append(summary_line(result))
+    return "\n".join(lines)
 
 
 def format_sarif(result: LintResult, cwd: Path) -> dict[str, Any]:
@@ -144,7 +179,7 @@ def format_sarif(result: LintResult, cwd: Path) -> dict[str, Any]:
             "locations": [{
                 "physicalLocation": {
                     "artifactLocation": {"uri": quote(display_path(f.path, cwd)), "uriBaseId": "%SRCROOT%"},
-                    "region": {"startLine": f.line, "startColumn": f.column},
+                    "region": _region(f),
                 }
             }],
             "partialFingerprints": {"kbtoolFindingHash/v1": _fingerprint(f)},
@@ -156,6 +191,7 @@ def format_sarif(result: LintResult, cwd: Path) -> dict[str, Any]:
         "runs": [{
             "tool": {"driver": {
                 "name": "kbtool",
+                "informationUri": INFORMATION_URI,
                 "semanticVersion": __version__,
                 "version": __version__,
                 "rules": rules,

@@ -28,6 +28,8 @@ class Finding:
     refs: tuple[Path, ...] = ()  # other files the finding is about (link targets, duplicates)
     key: str = ""  # stable identity for baselines; defaults to the message
     fixable: bool = False
+    end_line: int = 0  # where the problem ends, when known (0: unknown; SARIF then marks the line)
+    end_column: int = 0
 
     @property
     def identity(self) -> str:

@@ -25,6 +25,7 @@ WARNING = "warning"
 CATEGORIES = {
     "KB0": "file", "KB1": "schema", "KB2": "structure", "KB3": "freshness",
     "KB4": "links", "KB5": "duplicates", "KB6": "sensitive-data", "KB7": "style",
+    "KB8": "consistency",
 }
 
 
@@ -255,6 +256,14 @@ _RULES: list[Rule] = [
         "Keep the URL on the article that really replaces the old page; if one of the two is "
         "retired in favour of the other, remove the URL from the retired one.",
     )),
+    Rule("KB118", "comma-separated-list", ERROR, "{field} is one string {value!r}; it must be a list", RuleDoc(
+        "Reports `tags`, `related` or `error_codes` written as one comma-separated string "
+        "(`tags: sso, saml`) instead of a YAML list.",
+        "YAML reads `sso, saml` as the single tag \"sso, saml\": the facet, the tag-format rule, "
+        "related links and exact error-code matching all silently miss it.",
+        "`tags: sso, saml`",
+        "`--fix` splits it into a flow list: `tags: [sso, saml]`.",
+    ), fixable=True),
     # --- KB2xx: structure -------------------------------------------------------------
     Rule("KB201", "missing-section", ERROR, "{type} article is missing the required section '## {section}'", RuleDoc(
         "Reports a required `##` section that is absent. Required sections per type come from "
@@ -305,6 +314,15 @@ _RULES: list[Rule] = [
         "the page renders as raw text.",
         "A ```` ```bash ```` line with no closing ```` ``` ````.",
         "Close the fence with the same marker.",
+    )),
+    Rule("KB208", "scaffold-placeholder", ERROR, "{where} still holds the scaffold placeholder {text!r}", RuleDoc(
+        "Reports text that `kbtool new` writes as a placeholder (the summary *One or two sentences "
+        "on what this article solves.*, *Introduce the problem in a sentence or two.*, "
+        "*1. First step.*, *Why it happens.*, ...) in an article that is not a draft.",
+        "An unedited scaffold passes every structural rule, so it would be published with "
+        "instructions such as *1. First step.* in front of customers.",
+        "A `status: published` how-to whose `## Steps` still read `1. First step.` / `2. Second step.`.",
+        "Write the real text, or keep `status: draft` until it is written.",
     )),
     # --- KB3xx: freshness -------------------------------------------------------------
     Rule("KB301", "review-overdue", ERROR,
@@ -366,6 +384,27 @@ _RULES: list[Rule] = [
         "`[contributing](../../CONTRIBUTING.md)` or `[login](/login)`.",
         "Link to a KB article by its relative file name, or use a full `https://` URL.",
     )),
+    Rule("KB406", "unsafe-html", ERROR, "raw HTML the site will drop: {what}", RuleDoc(
+        "Reports raw HTML that the published site removes when it sanitises pages: `<script>`, "
+        "`<iframe>`, `<object>`, `<embed>`, `<style>` and `<form>` elements, event-handler "
+        "attributes (`onclick=`, `onerror=`, also in attribute lists `{: onclick=...}`), `style=` "
+        "attributes, and `javascript:`, `vbscript:` or `data:` URLs in links (`data:` images are "
+        "kept). Code blocks and inline code are not checked.",
+        "What the author sees in a preview is not what customers get: the script, handler or "
+        "styling disappears from the page, and the content that relied on it breaks. Such markup "
+        "is also how stored cross-site scripting gets in.",
+        "`<img src=\"x.png\" onerror=\"alert(1)\">` or `[open](javascript:run())`.",
+        "Use plain Markdown (links, images, tables, `<details>`); put code in a code block.",
+    )),
+    Rule("KB407", "html-comment", WARNING, "HTML comment in a public article: {text!r}", RuleDoc(
+        "Reports HTML comments (`<!-- ... -->`) in public articles, outside code. kbtool's own "
+        "`<!-- kbtool: disable=... -->` suppressions are not reported (the site strips every "
+        "comment, those included).",
+        "Comments are invisible in the preview but sit in the page source of whatever renders "
+        "the Markdown; internal notes (*ask Legal*, ticket numbers, names) leak that way.",
+        "`<!-- TODO: confirm with the billing team before Friday -->`",
+        "Move the note to the pull request or an issue, and delete the comment.",
+    )),
     # --- KB5xx: duplicates ------------------------------------------------------------
     Rule("KB501", "near-duplicate", WARNING,
          "near-duplicate of {other}: {percent}% of word 3-shingles shared (title + body Jaccard {score}, threshold {threshold})", RuleDoc(
@@ -387,6 +426,19 @@ _RULES: list[Rule] = [
         "Customers pick from titles in search results; two identical titles force a guess.",
         "Two articles titled *Reset your password*.",
         "Make the titles say what differs, or merge the articles.",
+    )),
+    Rule("KB503", "contained-duplicate", WARNING,
+         "{percent}% of this article's word 3-shingles are in {other} (contained, threshold {threshold})", RuleDoc(
+        "Reports an article most of whose text (word 3-shingles, at least `duplicate_threshold`) "
+        "is contained in a longer article: one made of half of another, or a section copied out "
+        "into its own page. Near-copies of similar size are KB501. Candidates come from a "
+        "content-defined sample of shingles (the same ones in every text) and an inverted "
+        "index, so the check is sub-quadratic; every candidate is verified on the full sets.",
+        "The shorter copy drifts from the original: a fix lands in one and the other keeps "
+        "the old answer.",
+        "`saml-error-codes.md` made of the *Troubleshooting* half of `saml-sso-setup.md`.",
+        "Link to the section of the longer article instead, or move the text into the shorter "
+        "one and link to it from the longer one.",
     )),
     # --- KB6xx: sensitive data --------------------------------------------------------
     Rule("KB601", "private-key", ERROR, "private key block ({kind}) in the article", RuleDoc(
@@ -461,6 +513,33 @@ _RULES: list[Rule] = [
         "`The customer's card 4111 1111 1111 1111 was declined.`",
         "Remove the number; refer to *the card ending 1111* if needed.",
     ), by_audience=True),
+    Rule("KB608", "url-credentials", ERROR, "credentials in a {scheme}:// URL {masked}", RuleDoc(
+        "Reports URLs and connection strings that carry a user name and password "
+        "(`mongodb://admin:S3cret@db.example.com`, `postgres://u:p@host/db`, "
+        "`https://user:pass@host`). Placeholders (`<password>`, `${PASS}`, `****`) are allowed. "
+        "Error in public articles, warning in internal ones.",
+        "It is a working database or service credential, not an email address; anyone reading "
+        "the page can connect.",
+        "`mongo \"mongodb://admin:S3cret@db1.acme.io:27017\"`",
+        "Write `mongodb://<user>:<password>@<host>` and rotate the password.",
+    ), by_audience=True),
+    Rule("KB609", "phone-number", ERROR, "phone number {masked} in the article", RuleDoc(
+        "Reports phone numbers in international form (`+44 20 7946 0123`, `+1-415-555-2671`) and "
+        "North-American `(415) 555-2671` form. Fictional `555-01xx` numbers are allowed. Error "
+        "in public articles, warning in internal ones.",
+        "A phone number from a ticket is personal data; a staff number invites calls that bypass "
+        "the support queue.",
+        "`Call the customer back on +44 7700 912345.`",
+        "Remove it, or use a fictional number such as `+1 555 0100`.",
+    ), by_audience=True),
+    Rule("KB610", "iban", ERROR, "IBAN {masked} (valid check digits) in the article", RuleDoc(
+        "Reports International Bank Account Numbers: a country code, two check digits and up to "
+        "30 letters and digits (grouped or not) that pass the ISO 13616 mod-97 check. Error in "
+        "public articles, warning in internal ones.",
+        "Bank details copied from a refund ticket are personal and financial data.",
+        "`Refund to DE89 3704 0044 0532 0130 00.`",
+        "Remove it; refer to *the account ending 3000* if needed.",
+    ), by_audience=True),
     # --- KB7xx: style -----------------------------------------------------------------
     Rule("KB701", "summary-too-long", WARNING, "summary is {length} characters (max {limit})", RuleDoc(
         "Reports a `summary` longer than `max_summary` (config, default 240). A missing summary "
@@ -509,6 +588,39 @@ _RULES: list[Rule] = [
         "A typo in a suppression silently suppresses nothing, or hides that a rule was renamed.",
         "`<!-- kbtool: disable=KB4O1 -->` (letter O instead of zero).",
         "Use an existing code or prefix (`kbtool lint --list-rules`).",
+    )),
+    # --- KB8xx: consistency across articles ----------------------------------------------
+    Rule("KB801", "conflicting-error-code", ERROR,
+         "{code}: {message!r} is given as {other_code} in {other}", RuleDoc(
+        "Reports an error message that articles attach to different codes: `CODE: message` "
+        "(in prose or inline code) with the same message text (ignoring case and spacing) but "
+        "another code elsewhere in the KB. The finding sits on the code used by fewer articles.",
+        "Agents and customers match on the exact code; two codes for one error means one of the "
+        "articles is wrong and exact-code matching sends people to the wrong answer.",
+        "`SAML-400: Signature validation failed` in a public article and `SAML-401: Signature "
+        "validation failed` in two runbooks.",
+        "Check the product's real code and correct the articles (and their `error_codes`) that "
+        "disagree.",
+    )),
+    Rule("KB802", "undeclared-error-code", WARNING, "error code {code!r} is mentioned but not in error_codes", RuleDoc(
+        "Reports error-code-shaped tokens (`SAML-401`, `API-RATE-429`, `AADSTS50105`, "
+        "`0x80070005`) in the title, summary or the *Symptoms* / *When to use* / *Question* "
+        "section of an article whose `error_codes` does not list them.",
+        "Ticket suggestion matches error codes exactly: a code only in the prose is found by "
+        "word search at best, and never as the exact match an agent pasted.",
+        "`{\"code\":\"API-RATE-429\"}` in the Symptoms of an article with `error_codes: [\"HTTP 429\"]`.",
+        "`--fix` adds the code to `error_codes`.",
+    ), fixable=True),
+    Rule("KB803", "fixed-known-issue-published", WARNING,
+         "known issue says it is fixed ({said!r}) but is still published {days} day(s) after its last review", RuleDoc(
+        "Reports a published `known-issue` whose `## Status` section says the issue is fixed "
+        "or resolved, when its `last_reviewed` is more than 30 days (the grace period) ago.",
+        "A fixed known issue keeps telling customers a problem exists and a workaround is "
+        "needed; search keeps offering it for tickets it no longer explains.",
+        "`## Status` reading *Fixed in 4.2 (released 2026-03-02).* on an article last reviewed "
+        "in March.",
+        "Retire it with `replaced_by` pointing at the current article, or turn it into a "
+        "troubleshooting article for customers still on old versions.",
     )),
 ]
 

@@ -1,6 +1,8 @@
-"""The secrets / personal-data scanner behind KB601-KB607: `SensitiveScanner.scan(text)`
-returns (code, offset, params) for each private key, access token, JWT, password
-assignment, email address, IP address and card number in `text`.
+"""The secrets / personal-data scanner behind KB601-KB610: `SensitiveScanner.scan(text)`
+returns (code, offset, params) for each private key, access token (AWS secret keys and
+Azure account keys included), JWT, password assignment, credentials in a URL, email
+address, IP address, card number, phone number and IBAN in `text`. Every hit's params
+carry `end`, the offset just past it, so the event-store redactor can cut it out.
 
 Speed matters (every line of every article): patterns start with a literal or a plain
 character class so the regex engine can skip ahead, cheap `in` checks gate the rare
@@ -20,8 +22,9 @@ from ..config import Config
 Hit = tuple[str, int, dict[str, Any]]  # (rule code, offset in the text, message params)
 
 _PRIVATE_KEY_RE = re.compile(
-    r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----[ \t]*\n(?:[A-Za-z-]+: .*\n)*\s*[A-Za-z0-9+/=]{20,}"
+    r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----[ \t]*\n(?:[A-Za-z-]+: .*\n)*\s*[A-Za-z0-9+/=]{8,}"
 )
+_KEY_END_RE = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
 # (kind, pattern, characters of the match that may be shown). Every pattern starts with a
 # literal, so a search is a fast substring scan; Stripe's `sk_`/`rk_` is checked by hand.
 _TOKEN_PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
@@ -51,6 +54,11 @@ _IPV4_RE = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")
 _DIGITS_TO_0 = str.maketrans("123456789", "000000000")
 _HEX_COLON = frozenset("0123456789abcdefABCDEF:")
 _CARD_RE = re.compile(r"[0-9]{4}(?:([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{1,7}|([ -])[0-9]{6}\2[0-9]{4,5}|[0-9]{9,15})")
+_AWS_SECRET_RE = re.compile(r"secret_access_key[\"']?\s*[=:]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])", re.I)
+_AZURE_KEY_RE = re.compile(r"(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{30,}={0,2})")
+_URL_CRED_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{1,20})://([^\s:/@'\"<>`]{1,64}):([^\s@/'\"<>`]{1,128})@([A-Za-z0-9.-]+)")
+_PHONE_RE = re.compile(r"\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,5}|\([0-9]{3}\) ?[0-9]{3}-[0-9]{4}")
+_IBAN_RE = re.compile(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?")
 _CARD_IIN_RE = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[0689]|6(?:011|5|4[4-9]|22))")
 
 _PLACEHOLDER_WORDS = (
@@ -102,7 +110,7 @@ def _secret_like(value: str) -> bool:
     return bool(re.search(r"\d", value) or re.search(r"[^A-Za-z0-9]", value) or re.search(r"[A-Z]", value[1:]))
 
 
-_VERSION_BEFORE_RE = re.compile(r"(?:version|ver\.?|build|release|[A-Za-z]/)[\s:=\"']*$", re.I)
+_VERSION_BEFORE_RE = re.compile(r"(?:\b(?:version|ver\.?|build|release)|[A-Za-z]/)[\s:=\"']*$", re.I)
 
 
 def _version_context(text: str, start: int) -> bool:
@@ -132,7 +140,7 @@ class _Scan:
         """Record a hit on text[s:e] unless an earlier hit already covers part of it."""
         if not any(s < te and ts < e for ts, te in self.taken):
             self.taken.append((s, e))
-            self.found.append((code, s, params))
+            self.found.append((code, s, {**params, "end": e}))
 
     def bounded(self, s: int, e: int, extra: str = "") -> bool:
         """text[s:e] is a whole word: no word character (or one of `extra`) on either side."""
@@ -175,6 +183,10 @@ class SensitiveScanner:
         if "PRIVATE KEY" in text:
             self._private_keys(s)
         self._tokens(s)
+        if "ecret_access_key" in text or "ECRET_ACCESS_KEY" in text or "AccessKey=" in text or "AccountKey=" in text:
+            self._cloud_keys(s)
+        if "://" in text and "@" in text:
+            self._url_credentials(s)
         if "eyJ" in text:
             self._jwts(s)
         if "Bearer" in text:
@@ -190,14 +202,20 @@ class SensitiveScanner:
         self._ipv4(s, digits)
         if "0000 0000" in digits or "0000-0000" in digits or "0" * 13 in digits:
             self._cards(s)
+        if "+" in text or "(" in text:
+            self._phones(s)
+        self._ibans(s)
         s.found.sort(key=lambda x: x[1])
         return s.found
 
     # --- KB601-KB603: keys and tokens ---------------------------------------------------
 
     def _private_keys(self, s: _Scan) -> None:
+        """The block from BEGIN to its END line (to the end of the text when it is cut off)."""
         for m in _PRIVATE_KEY_RE.finditer(s.text):
-            s.add("KB601", m.start(), m.end(), {"kind": (m.group(1).strip() or "PKCS#8") + " private key"})
+            footer = _KEY_END_RE.search(s.text, m.end())
+            end = footer.end() if footer else len(s.text)
+            s.add("KB601", m.start(), end, {"kind": (m.group(1).strip() or "PKCS#8") + " private key"})
 
     def _tokens(self, s: _Scan) -> None:
         text = s.text
@@ -224,6 +242,23 @@ class SensitiveScanner:
             tok = m.group(1)
             if re.search(r"\d", tok) and re.search(r"[A-Za-z]", tok) and not _is_placeholder(tok):
                 s.add("KB602", m.start(1), m.end(1), {"kind": "bearer token", "masked": mask_token(tok, 0)})
+
+    def _cloud_keys(self, s: _Scan) -> None:
+        """`aws_secret_access_key = ...` (40 characters) and Azure `AccountKey=...`."""
+        for rx, kind in ((_AWS_SECRET_RE, "AWS secret access key"), (_AZURE_KEY_RE, "Azure account key")):
+            for m in rx.finditer(s.text):
+                value = m.group(1)
+                if not value.endswith(("EXAMPLEKEY", "EXAMPLE")) and not _is_placeholder(value):
+                    s.add("KB602", m.start(1), m.end(1), {"kind": kind, "masked": mask_token(value, 0)})
+
+    def _url_credentials(self, s: _Scan) -> None:
+        """KB608: `scheme://user:password@host` (before emails: it is a credential, not an address)."""
+        for m in _URL_CRED_RE.finditer(s.text):
+            password = m.group(3)
+            if _is_placeholder(password) or password.startswith(("{", "%")):
+                continue
+            s.add("KB608", m.start(), m.end(), {"scheme": m.group(1).lower(),
+                                                "masked": f"'{m.group(1)}://{m.group(2)[:1]}***:***@{m.group(4)}'"})
 
     # --- KB604: password = literal --------------------------------------------------------
 
@@ -327,6 +362,22 @@ class SensitiveScanner:
             return f"{parts[0]}.{parts[1]}.x.x"
         return text.split(":")[0] + ":…"
 
+    def _phones(self, s: _Scan) -> None:
+        """KB609: `+CC ...` with 8-15 digits, or `(NNN) NNN-NNNN`; 555-01xx is fictional."""
+        for m in _PHONE_RE.finditer(s.text):
+            digits = re.sub(r"\D", "", m.group(0))
+            if not 8 <= len(digits) <= 15 or not s.number_edges_ok(m.start(), m.end(), "-"):
+                continue
+            if "55501" in digits:
+                continue  # 555-0100 to 555-0199: reserved for fiction
+            s.add("KB609", m.start(), m.end(), {"masked": f"{m.group(0)[:4]}… ending {digits[-2:]}"})
+
+    def _ibans(self, s: _Scan) -> None:
+        """KB610: IBAN-shaped runs (grouped by four or not) that pass the mod-97 check."""
+        for m in _IBAN_RE.finditer(s.text):
+            if s.bounded(m.start(), m.end()) and iban_ok(m.group(0)):
+                s.add("KB610", m.start(), m.end(), {"masked": f"{m.group(0)[:2]}… ending {m.group(0).replace(' ', '')[-4:]}"})
+
     def _cards(self, s: _Scan) -> None:
         for m in _CARD_RE.finditer(s.text):
             if not s.number_edges_ok(m.start(), m.end(), "-"):
@@ -334,6 +385,16 @@ class SensitiveScanner:
             number = re.sub(r"\D", "", m.group(0))
             if 13 <= len(number) <= 19 and _CARD_IIN_RE.match(number) and luhn_ok(number):
                 s.add("KB607", m.start(), m.end(), {"last4": number[-4:]})
+
+
+def iban_ok(candidate: str) -> bool:
+    """ISO 13616 mod-97: the country code and check digits moved to the end, letters as
+    numbers (A=10 ... Z=35), the whole number mod 97 is 1."""
+    compact = candidate.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    moved = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
 def _assigned_value(text: str, sep: int) -> tuple[int, str] | None:
@@ -358,4 +419,4 @@ def _assigned_value(text: str, sep: int) -> tuple[int, str] | None:
     return (vm.start(2) if quoted else vm.start(3)), value
 
 
-__all__ = ["Hit", "SensitiveScanner", "luhn_ok", "mask_token"]
+__all__ = ["Hit", "SensitiveScanner", "iban_ok", "luhn_ok", "mask_token"]

@@ -85,8 +85,8 @@ def test_messages_carry_the_specifics(fixture_result) -> None:
 
 def test_fixable_findings_on_the_fixture(fixture_result) -> None:
     _, result = fixture_result
-    assert {f.code for f in result.findings if f.fixable} == {"KB107", "KB704", "KB705"}
-    assert result.fixable == 3
+    assert {f.code for f in result.findings if f.fixable} == {"KB107", "KB118", "KB704", "KB705", "KB802"}
+    assert result.fixable == 5
 
 
 # --- configuration and suppression ---------------------------------------------------------------

@@ -69,7 +69,7 @@ def test_exit_1_on_errors_and_text_format(kbdir: Path, expected: dict[str, tuple
     lines = [line for line in out.splitlines() if line]
     for rel, (rule, line) in expected.items():
         assert any(re.fullmatch(rf"kb/{re.escape(rel)}:{line}:\d+: {rule} .+", x) for x in lines), rel
-    assert lines[-1].startswith("Found 32 errors (KB004, ") and "and 14 warnings (KB106, " in lines[-1]
+    assert lines[-1].startswith("Found 39 errors (KB004, ") and "and 18 warnings (KB106, " in lines[-1]
     assert "kb/articles/kb107-invalid-date.md:10:1: KB107 [*] created '2025/03/14'" in out  # fixable marker
     # grouped: a blank line between files
     assert "\n\nkb/articles/kb005-invalid-yaml.md:3:11: KB005 " in out
@@ -146,7 +146,7 @@ def test_json_format(kbdir: Path, expected: dict[str, tuple[str, int]]) -> None:
         assert f["path"].startswith("kb/") and f["severity"] in ("error", "warning")
     got = {(f["path"], f["code"], f["line"]) for f in data["findings"]}
     assert got == {(f"kb/{rel}", c, line) for rel, (c, line) in expected.items()}
-    assert data["summary"]["errors"] == 32 and data["summary"]["warnings"] == 14
+    assert data["summary"]["errors"] == 39 and data["summary"]["warnings"] == 18
 
 
 def test_json_paths_are_relative_to_the_working_dir(kbdir: Path) -> None:
@@ -387,3 +387,36 @@ def test_sample_kb_is_clean_via_cli(sample_kb_path: Path) -> None:
     code, out, err = run(["lint", "--kb", str(sample_kb_path), *DAY], REPO)
     assert code == 0, out + err
     assert out.startswith("All checks passed:")
+
+
+# --- reporting options: --statistics, --exit-zero, --quiet; SARIF descriptions and regions -----
+
+
+def test_statistics_exit_zero_and_quiet(kbdir: Path) -> None:
+    code, out, _ = run(["lint", "--kb", "kb", *DAY, "--statistics"], kbdir.parent)
+    lines = out.strip().splitlines()
+    assert code == 1 and lines[-1].startswith("Found 39 errors")
+    assert any(re.fullmatch(r"\s+1\s+KB401\s+broken-link", line) for line in lines)
+    assert any(re.fullmatch(r"\s+\d+\s+KB704\s+trailing-whitespace \[\*\d+ fixable\]", line) for line in lines)
+    code, out, _ = run(["lint", "--kb", "kb", *DAY, "--exit-zero", "--quiet"], kbdir.parent)
+    assert code == 0 and "KB401" in out and "Found" not in out
+    code, out, _ = run(["lint", "--kb", "kb", *DAY, "--statistics", "--format", "json"], kbdir.parent)
+    assert json.loads(out)["statistics"]["KB401"] == 1
+
+
+def test_sarif_descriptions_are_plain_language_with_regions(kbdir: Path) -> None:
+    code, out, _ = run(["lint", "--kb", "kb", *DAY, "--format", "sarif"], kbdir.parent)
+    run_ = json.loads(out)["runs"][0]
+    driver = run_["tool"]["driver"]
+    assert driver["informationUri"].startswith("https://")
+    for rule in driver["rules"]:
+        assert not re.search(r"\{[a-z_]+(![rs])?\}", rule["shortDescription"]["text"]), rule["id"]  # no templates
+        assert rule["fullDescription"]["text"] and "## Why it matters" in rule["help"]["markdown"]
+    by_id = {r["id"]: r for r in driver["rules"]}
+    assert by_id["KB401"]["shortDescription"]["text"] == (
+        "A relative link to a file that does not exist (external URLs are not fetched).")
+    regions = {r["ruleId"]: r["locations"][0]["physicalLocation"]["region"] for r in run_["results"]}
+    assert regions["KB401"]["endLine"] == regions["KB401"]["startLine"] and regions["KB401"]["endColumn"] > 1
+    assert regions["KB608"]["endColumn"] - regions["KB608"]["startColumn"] == len(
+        "mongodb://admin:S3cret@db1.acme-corp.io")
+    assert regions["KB101"] == {"startLine": 1, "startColumn": 1, "endLine": 1}  # no span: the whole line

@@ -149,7 +149,8 @@ def test_duplicates_skip_retired_and_their_replacements(fixture_copy: Path, lint
                .replace("status: published", "status: retired\nreplaced_by: clean-original"))
     _, result = lint_dir(fixture_copy, select=["KB5"])
     assert [(f.rel_path, f.code) for f in result.findings] == [
-        ("articles/kb501-near-duplicate.md", "KB501"), ("articles/kb502-duplicate-title.md", "KB502")]
+        ("articles/kb501-near-duplicate.md", "KB501"), ("articles/kb502-duplicate-title.md", "KB502"),
+        ("articles/kb503-contained-duplicate.md", "KB503")]
 
 
 def test_pair_findings_sit_on_the_newer_article(tmp_path: Path, lint_dir) -> None:

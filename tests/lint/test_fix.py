@@ -182,7 +182,8 @@ def test_fix_is_idempotent(tmp_path: Path, lint_and_fix) -> None:
 
 def test_files_with_nothing_to_fix_are_not_touched(fixture_copy: Path, lint_and_fix) -> None:
     files = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in fixture_copy.rglob("*.md")}
-    fixable = {"kb107-invalid-date.md", "kb704-trailing-whitespace.md", "kb705-tag-format.md"}
+    fixable = {"kb107-invalid-date.md", "kb704-trailing-whitespace.md", "kb705-tag-format.md",
+               "kb118-comma-separated-list.md", "kb802-undeclared-error-code.md"}
     applied, left = lint_and_fix(fixture_copy)
     assert {a.path.name for a in applied} == fixable
     assert not any(f.fixable for f in left)

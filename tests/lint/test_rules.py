@@ -48,7 +48,7 @@ def test_every_rule_has_all_four_doc_sections_filled() -> None:
 
 def test_categories_follow_the_code_blocks() -> None:
     assert {r.category for r in RULES.values()} == {
-        "file", "schema", "structure", "freshness", "links", "duplicates", "sensitive-data", "style"}
+        "file", "schema", "structure", "freshness", "links", "duplicates", "sensitive-data", "style", "consistency"}
     assert RULES["KB601"].category == "sensitive-data" and RULES["KB001"].category == "file"
     assert RULES["KB601"].severity_label == "error (public) / warning (internal)"
     assert RULES["KB401"].severity_label == "error"
@@ -58,7 +58,7 @@ def test_categories_follow_the_code_blocks() -> None:
 
 
 def test_fixable_set_is_derived_from_the_registry() -> None:
-    assert FIXABLE == {c for c, r in RULES.items() if r.fixable} == {"KB107", "KB704", "KB705", "KB706"}
+    assert FIXABLE == {c for c, r in RULES.items() if r.fixable} == {"KB107", "KB118", "KB704", "KB705", "KB706", "KB802"}
 
 
 def test_every_fixable_rule_has_a_fixer_and_every_fixer_a_fixable_rule() -> None:
@@ -125,7 +125,7 @@ def test_selection_prefixes_names_and_opt_in(config_for) -> None:
     assert "KB706" not in enabled_rules(lc, select=["KB7"])  # opt-in needs its exact code
     assert "KB706" in enabled_rules(lc, select=["KB706"]) and "KB706" in enabled_rules(lc, select=["ALL"])
     assert "KB706" in enabled_rules(lc, select=["unsorted-tags"])
-    assert enabled_rules(lc, select=["KB4"]) == {"KB401", "KB402", "KB403", "KB404", "KB405"}
+    assert enabled_rules(lc, select=["KB4"]) == {"KB401", "KB402", "KB403", "KB404", "KB405", "KB406", "KB407"}
     assert enabled_rules(lc, select=["broken-link"]) == {"KB401"}
     assert "KB6" not in "".join(enabled_rules(lc, ignore=["KB6"]))
     assert enabled_rules(lc) == {c for c, r in RULES.items() if r.default}

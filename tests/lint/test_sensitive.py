@@ -141,6 +141,8 @@ def test_hits_are_located_masked_and_never_overlap(scanner: SensitiveScanner) ->
     offsets = {c: o for c, o, _ in hits}
     assert text[offsets["KB605"]:].startswith("jane.doe@") and text[offsets["KB606"]:].startswith("10.20")
     params = {c: p for c, _, p in hits}
+    ends = {c: p.pop("end") for c, _, p in hits}  # every hit says where it stops (the redactor cuts there)
+    assert text[offsets["KB606"]:ends["KB606"]] == "10.20.30.40" and text[ends["KB602"] - 1] == AWS_KEY[-1]
     assert params["KB601"] == {"kind": "RSA private key"}
     assert params["KB605"]["masked"] == "j***@acme-corp.com"
     assert params["KB606"] == {"masked": "10.20.x.x"}
@@ -149,9 +151,10 @@ def test_hits_are_located_masked_and_never_overlap(scanner: SensitiveScanner) ->
 
 
 def test_password_assignment_names_the_key(scanner: SensitiveScanner) -> None:
-    ((code, offset, params),) = scanner.scan("export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG")
+    text = "export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG"
+    ((code, offset, params),) = scanner.scan(text)
     assert code == "KB604" and offset == len("export ")
-    assert params == {"name": "AWS_SECRET_ACCESS_KEY", "masked": "'***' (21 chars)"}
+    assert params == {"name": "AWS_SECRET_ACCESS_KEY", "masked": "'***' (21 chars)", "end": len(text)}
 
 
 def test_prepare_skips_token_patterns_absent_from_the_corpus(config_for) -> None:
