@@ -27,7 +27,9 @@ import pytest
 # would cost seconds each. Tests marked `semantic` (and their fixtures) lift it explicitly.
 os.environ["KBTOOL_SEMANTIC"] = "0"
 
-from kbfactory import SAMPLE_KB  # noqa: E402
+from kbfactory import SAMPLE_KB, write_small_kb  # noqa: E402
+
+from kbtool.config import load_config  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +43,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project with no config file (so the KB is ./kb, kbfactory's SMALL_KB) as the working directory."""
+    write_small_kb(tmp_path / "kb")
+    monkeypatch.chdir(tmp_path)
+    if load_config().source is not None:  # pragma: no cover - a stray config above /tmp
+        pytest.skip("a kbtool config exists above the temp dir")
+    return tmp_path
 
 
 @pytest.fixture(scope="session")

@@ -123,3 +123,25 @@ def make_project(root: Path, *, copy_sample: bool = True, toml: str = "") -> Con
     (root / "kbtool.toml").write_text(
         f'kb = "kb"\nindex_dir = ".kbtool/index"\nsite_url = "{SITE_URL}"\n{toml}', encoding="utf-8")
     return load_config(cwd=root)
+
+
+# A small KB with one article of each kind the CLI lists and filters on (a public how-to, a
+# troubleshooting article of another owner, an internal draft, a retired one with its successor,
+# a runbook), with owner, dates and summary pinned for the assertions.
+SMALL_KB: dict[str, dict[str, Any]] = {
+    "billing-invoices": {"tags": ["billing", "invoices"]},
+    "saml-403": {"type": "troubleshooting", "tags": ["sso"], "owner": "identity-team"},
+    "draft-export": {"status": "draft", "audience": "internal", "tags": ["billing"]},
+    "old-sso": {"status": "retired", "replaced_by": "saml-403"},
+    "sev1-intake": {"type": "runbook", "audience": "internal", "owner": "incident-team"},
+}
+
+
+def write_small_kb(kb: Path) -> Path:
+    """`SMALL_KB` written under `kb` (articles/ and runbooks/)."""
+    (kb / "articles").mkdir(parents=True, exist_ok=True)
+    (kb / "runbooks").mkdir(exist_ok=True)
+    for doc_id, fields in SMALL_KB.items():
+        write_article(kb, doc_id, **{"owner": "support", "summary": f"Summary of {doc_id}.", "tags": [],
+                                     "created": "2024-01-10", "last_reviewed": "2024-05-20", **fields})
+    return kb

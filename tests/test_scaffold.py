@@ -13,36 +13,12 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner, Result
-from kbfactory import make_project, write_article
+from kbfactory import make_project
 
 from kbtool import scaffold
 from kbtool.cli import main
 from kbtool.config import DEFAULT_SECTIONS, TYPES, Config, load_config
 from kbtool.content import KB, load_kb
-
-# The project's articles (their ids are taken): kbfactory's defaults, with the owner and dates pinned.
-ARTICLES: dict[str, dict[str, Any]] = {
-    "billing-invoices": {"tags": ["billing", "invoices"]},
-    "saml-403": {"type": "troubleshooting", "tags": ["sso"], "owner": "identity-team"},
-    "draft-export": {"status": "draft", "audience": "internal", "tags": ["billing"]},
-    "old-sso": {"status": "retired", "replaced_by": "saml-403"},
-    "sev1-intake": {"type": "runbook", "audience": "internal", "owner": "incident-team"},
-}
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project with no config file (so the KB is ./kb) as the working directory."""
-    kb = tmp_path / "kb"
-    (kb / "articles").mkdir(parents=True)
-    (kb / "runbooks").mkdir()
-    for doc_id, fields in ARTICLES.items():
-        write_article(kb, doc_id, **{"owner": "support", "summary": f"Summary of {doc_id}.", "tags": [],
-                                     "created": "2024-01-10", "last_reviewed": "2024-05-20", **fields})
-    monkeypatch.chdir(tmp_path)
-    if load_config().source is not None:  # pragma: no cover - a stray config above /tmp
-        pytest.skip("a kbtool config exists above the temp dir")
-    return tmp_path
 
 
 @pytest.fixture

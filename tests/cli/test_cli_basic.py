@@ -13,44 +13,18 @@ import subprocess
 import sys
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from kbfactory import write_article
 
 import kbtool
 from kbtool.cli import main
-from kbtool.config import load_config
 from kbtool.content import load_kb
 
 FRONT_MATTER_FIELDS = {
     "id", "title", "type", "status", "audience", "owner", "summary", "product", "component", "tags",
     "created", "last_reviewed", "review_every", "error_codes", "aliases", "related", "replaced_by", "legacy_urls",
 }
-# The project's articles: kbfactory's defaults, with the owner, dates and summary the assertions expect.
-ARTICLES: dict[str, dict[str, Any]] = {
-    "billing-invoices": {"tags": ["billing", "invoices"]},
-    "saml-403": {"type": "troubleshooting", "tags": ["sso"], "owner": "identity-team"},
-    "draft-export": {"status": "draft", "audience": "internal", "tags": ["billing"]},
-    "old-sso": {"status": "retired", "replaced_by": "saml-403"},
-    "sev1-intake": {"type": "runbook", "audience": "internal", "owner": "incident-team"},
-}
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project with no config file (so the KB is ./kb) as the working directory."""
-    kb = tmp_path / "kb"
-    (kb / "articles").mkdir(parents=True)
-    (kb / "runbooks").mkdir()
-    for doc_id, fields in ARTICLES.items():
-        write_article(kb, doc_id, **{"owner": "support", "summary": f"Summary of {doc_id}.", "tags": [],
-                                     "created": "2024-01-10", "last_reviewed": "2024-05-20", **fields})
-    monkeypatch.chdir(tmp_path)
-    if load_config().source is not None:  # pragma: no cover - a stray config above /tmp
-        pytest.skip("a kbtool config exists above the temp dir")
-    return tmp_path
 
 
 def run(*args: str) -> Result:
