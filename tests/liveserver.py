@@ -13,9 +13,10 @@ import uvicorn
 class LiveServer:
     """uvicorn serving `app` in a thread on 127.0.0.1, on a port the OS picks."""
 
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False,
-                                lifespan="off", timeout_graceful_shutdown=5)
+    def __init__(self, app: Any, config: uvicorn.Config | None = None) -> None:
+        """`config`: a whole uvicorn.Config for `app` (e.g. `kbtool serve`'s own), else a plain one."""
+        config = config or uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False,
+                                          lifespan="off", timeout_graceful_shutdown=5)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -39,9 +39,11 @@ def _build_name(index_dir: Path) -> str:
 
 
 def create_app(config: Config, token: str | None = None, *, record: bool = True, keys_file: Path | None = None,
-               budget: float | None = None) -> FastAPI:
+               budget: float | None = None, site_dir: Path | None = None) -> FastAPI:
     """The API over `config`'s index. `token` (else $KBTOOL_API_TOKEN) is an admin key; more keys
-    come from `keys_file` (default: the index dir's, see auth.py). `record=False` records no events."""
+    come from `keys_file` (default: the index dir's, see auth.py). `record=False` records no events.
+    `site_dir` (a built help center) is served at `/` behind the API routes, so the site's search box
+    and feedback widget reach the API on the same origin: no CORS, no second process."""
     token = (os.environ.get("KBTOOL_API_TOKEN") if token is None else token) or None
     app = FastAPI(title="kbtool suggest API", version=__version__, docs_url=None, redoc_url=None,
                   description="Ticket text in, ranked knowledge-base articles out, with the evidence for each; "
@@ -59,16 +61,24 @@ def create_app(config: Config, token: str | None = None, *, record: bool = True,
     app.state.services = services
     add_routes(app, services)
     add_docs(app)
+    if site_dir is not None:
+        from fastapi.staticfiles import StaticFiles
+
+        # mounted last: /v1/*, /healthz and /docs match first; StaticFiles refuses paths outside the dir
+        app.mount("/", StaticFiles(directory=site_dir, html=True), name="site")
     return app
 
 
 def create_app_from_env() -> FastAPI:
     """uvicorn factory for `kbtool serve` workers: configuration comes from the environment
-    (`KBTOOL_EVENTS=off` records nothing: for a benchmark's baseline, or a team that wants no store)."""
+    (`KBTOOL_EVENTS=off` records nothing: for a benchmark's baseline, or a team that wants no store;
+    `KBTOOL_SERVE_SITE=DIR` serves a built help center at `/`)."""
     kb = os.environ.get("KBTOOL_KB")
     cfg = load_config(kb=Path(kb) if kb else None)
     if os.environ.get("KBTOOL_INDEX_DIR"):
         cfg.index_dir = Path(os.environ["KBTOOL_INDEX_DIR"])
     if os.environ.get("KBTOOL_SITE_URL"):
         cfg.site_url = os.environ["KBTOOL_SITE_URL"]
-    return create_app(cfg, record=os.environ.get("KBTOOL_EVENTS", "on").lower() not in ("off", "0", "false"))
+    site = os.environ.get("KBTOOL_SERVE_SITE")
+    return create_app(cfg, record=os.environ.get("KBTOOL_EVENTS", "on").lower() not in ("off", "0", "false"),
+                      site_dir=Path(site) if site else None)

@@ -42,7 +42,10 @@ def warn_if_exposed(cfg: Config, host: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address (loopback by default).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
-def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, workers: int) -> None:
+@click.option("--site", "site", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Also serve this built help center (`kbtool build`) at /, on the API's origin.")
+def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, workers: int,
+              site: Path | None) -> None:
     """Serve the suggest HTTP API (FastAPI on uvicorn). Callers need an API key once any exists
     (`kbtool keys create`); KBTOOL_API_TOKEN is also accepted, as an admin key. API docs: /docs.
 
@@ -50,21 +53,29 @@ def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, wor
     Example:
       kbtool serve --port 8000 --workers 2
       curl -s localhost:8000/v1/suggest -H 'content-type: application/json' -d '{"subject": "SAML-403"}'
+      kbtool build && kbtool serve --site site    # the help center and its API on one origin
     """
     require_extra("api", "serve")
     import os
 
     import uvicorn
 
+    if site is not None and not (site / "index.html").is_file():
+        raise click.ClickException(f"{site} has no index.html: build the help center first (`kbtool build`)")
     cfg = get_config(kb, index_dir)
     warn_if_exposed(cfg, host)
     engine_for(cfg)  # build or refresh the index before the workers start
     os.environ["KBTOOL_KB"] = str(cfg.kb)
     os.environ["KBTOOL_INDEX_DIR"] = str(cfg.index_dir)
     os.environ["KBTOOL_SITE_URL"] = cfg.site_url
+    if site is not None:
+        os.environ["KBTOOL_SERVE_SITE"] = str(site.resolve())
+    from ..api.server import server_config
+
+    config = server_config("kbtool.api:create_app_from_env", host, port, factory=True, workers=workers,
+                           log_level="info")
     if workers == 1:
-        uvicorn.run("kbtool.api:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level="info", server_header=False)
+        uvicorn.Server(config).run()
         return
     # uvicorn binds the socket it shares between workers without IPPROTO_TCP, so asyncio never
     # turns TCP_NODELAY on for its connections and every keep-alive response waits ~40 ms
@@ -73,8 +84,6 @@ def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, wor
 
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config("kbtool.api:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                            log_level="info", server_header=False)
     sock = config.bind_socket()
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     Multiprocess(config, sockets=[sock]).run()

@@ -191,24 +191,45 @@ def edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def did_you_mean(searcher: Searcher, text: str) -> str | None:
+def _visible_frequency(searcher: Searcher, word: str, visible: set[int] | None) -> int:
+    """How often the `spell` field has `word`, counting only the `visible` documents (None: all)."""
+    reader = searcher.reader()
+    if visible is None:
+        return int(reader.frequency("spell", word))
+    if not reader.doc_frequency("spell", word):
+        return 0
+    m = reader.postings("spell", word)
+    total = 0
+    while m.is_active():
+        if m.id() in visible:
+            total += int(m.weight())
+        m.next()
+    return total
+
+
+def did_you_mean(searcher: Searcher, text: str, visible: set[int] | None = None) -> str | None:
     """Correct words the unstemmed `spell` field has never seen: nearest edit first, then
     commonest.
 
+    `visible` (document numbers; None: all) is what the caller may see: a public search
+    passes the public documents, so a word only hidden articles have is neither offered
+    nor treated as known (either would reveal that a hidden article says it).
     (Whoosh's ReaderCorrector ranks only by frequency within the maximum distance, so
     "databse" would become "databases" whenever that is more frequent than "database".)
     """
-    reader = searcher.reader()
     words, changed, corrector = [], False, None
     for w in text.split():
         m = _DYM_WORD.match(w)
         plain = m.group("word").lower() if m else ""
-        if m and w not in _OPERATORS and len(plain) > 2 and reader.doc_frequency("spell", plain) == 0:
+        if m and w not in _OPERATORS and len(plain) > 2 and _visible_frequency(searcher, plain, visible) == 0:
             corrector = corrector or searcher.corrector("spell")
-            # prefix=1: typos rarely hit the first letter, and it spares a scan of every term
-            cands = corrector.suggest(plain, limit=20, maxdist=2, prefix=1)
+            # prefix=1: typos rarely hit the first letter, and it spares a scan of every term;
+            # a restricted view asks for more, since hidden-only words are dropped after
+            freq = {c: _visible_frequency(searcher, c, visible)
+                    for c in corrector.suggest(plain, limit=20 if visible is None else 200, maxdist=2, prefix=1)}
+            cands = [c for c, n in freq.items() if n > 0]
             if cands:
-                best = min(cands, key=lambda c: (edit_distance(plain, c), -reader.frequency("spell", c), c))
+                best = min(cands, key=lambda c: (edit_distance(plain, c), -freq[c], c))
                 words.append(m.group("pre") + best + m.group("post"))
                 changed = True
                 continue
@@ -234,6 +255,40 @@ class Phrase:
     query: wquery.Phrase
     rows: np.ndarray  # its words' rows: where it occurs, it scores their sum (Whoosh's phrase score)
     weight: float
+
+
+@dataclass
+class Statistics:
+    """Compiled BM25F weights whose statistics (N, document frequencies, average lengths)
+    come from some rows only, scoring into arrays over all rows (0 elsewhere)."""
+
+    bm25: CompiledBM25F
+    rows: np.ndarray | None  # the rows counted (None: all)
+    n: int
+
+    def score(self, qrows: np.ndarray, wts: np.ndarray) -> np.ndarray:
+        s = self.bm25.score(qrows, wts)
+        if self.rows is None:
+            return s
+        out = np.zeros(self.n)
+        out[self.rows] = s
+        return out
+
+    def matches(self, qrows: np.ndarray) -> np.ndarray:
+        m = self.bm25.matches(qrows)
+        if self.rows is None:
+            return m
+        out = np.zeros(self.n, dtype=bool)
+        out[self.rows] = m
+        return out
+
+
+def public_filters(f: Filters) -> Filters | None:
+    """The documents a public caller may see under `f` (public, of its statuses), whose
+    statistics alone score its search; None when `f` is not a public search."""
+    if f.audience != "public":
+        return None
+    return Filters(status=f.status, audience="public", include_retired=f.include_retired)
 
 
 @dataclass
@@ -267,6 +322,8 @@ class PlainWords:
             raise ValueError(f"{len(lines)} search documents for {doc_count} indexed")
         self.bm25 = CompiledBM25F(doc, fld, term, count, lengths, len(vocab), [BOOSTS[f] for f in SEARCH_FIELDS],
                                   BM25_K1, BM25_B, model="whoosh")
+        self._arrays = (doc, fld, term, count, lengths)
+        self._views: dict[tuple[object, ...], Statistics] = {}
         self.term_ids = {t: i for i, t in enumerate(vocab)}
         self.field_no = {name: i for i, name in enumerate(SEARCH_FIELDS)}
         meta = json.loads(b"[" + b",".join(lines) + b"]")
@@ -359,13 +416,39 @@ class PlainWords:
             self._masks[key] = None if ok is None else np.asarray(ok, dtype=bool)
         return self._masks[key]
 
-    def scores(self, plan: Plan, phrase_matches: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """(score, matched) of every document; `phrase_matches`: where each phrase of the plan occurs."""
-        scores = self.bm25.score(plan.rows, plan.weights)
-        matched = self.bm25.matches(plan.rows)
+    def statistics(self, f: Filters) -> Statistics:
+        """The weights a search under `f` scores with: over every document, or for a public
+        search over the public documents only (`public_filters`), so that hidden articles
+        change no public score (cached per view)."""
+        view = public_filters(f)
+        if view is None:
+            return Statistics(self.bm25, None, self.n)
+        key = view.key()
+        if key not in self._views:
+            mask = self.mask(view)
+            rows = np.arange(self.n) if mask is None else np.flatnonzero(mask)
+            new = np.full(self.n, -1, dtype=np.int64)
+            new[rows] = np.arange(len(rows))
+            doc, fld, term, count, lengths = self._arrays
+            keep = new[doc] >= 0
+            bm25 = CompiledBM25F(new[doc[keep]], fld[keep], term[keep], count[keep], lengths[rows],
+                                 self.bm25.n_terms, [BOOSTS[name] for name in SEARCH_FIELDS], BM25_K1, BM25_B,
+                                 model="whoosh")
+            if len(self._views) > 8:
+                self._views.clear()
+            self._views[key] = Statistics(bm25, rows, self.n)
+        return self._views[key]
+
+    def scores(self, plan: Plan, phrase_matches: list[np.ndarray],
+               f: Filters | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(score, matched) of every document; `phrase_matches`: where each phrase of the plan
+        occurs; `f`: the filters, which decide whose statistics score (`statistics`)."""
+        stats = self.statistics(f or Filters())
+        scores = stats.score(plan.rows, plan.weights)
+        matched = stats.matches(plan.rows)
         for phrase, where in zip(plan.phrases, phrase_matches):
             if len(where):
-                scores[where] += self.bm25.score(phrase.rows, np.full(len(phrase.rows), phrase.weight))[where]
+                scores[where] += stats.score(phrase.rows, np.full(len(phrase.rows), phrase.weight))[where]
                 matched[where] = True
         return scores, matched
 
@@ -522,7 +605,7 @@ class Snapshot:
         # A word the index has never seen gets a spelling suggestion, whatever the other
         # words found (zero or weak results are the usual sign; "webhok timeout" still
         # finds timeouts, yet the analyst meant webhooks).
-        return SearchResult(text, hits, total, did_you_mean(s, text))
+        return SearchResult(text, hits, total, did_you_mean(s, text, self._visible(filters)))
 
     def _phrase_rows(self, plain: PlainWords, plan: Plan) -> list[np.ndarray]:
         """Where each phrase of `plan` occurs (rows): Whoosh's phrase matcher (positions)."""
@@ -545,7 +628,7 @@ class Snapshot:
         phrases of split words); Whoosh's stored fields, fragments and spelling suggestion
         for what is shown."""
         s = self._searcher
-        scores, matched = plain.scores(plan, self._phrase_rows(plain, plan))
+        scores, matched = plain.scores(plan, self._phrase_rows(plain, plan), filters)
         docs, total = plain.top(scores, matched, plain.mask(filters), limit)
         terms = highlight_terms(q, s.reader())
         frag, fmt = fragmenter(), MarkerFormatter(markup)
@@ -556,7 +639,7 @@ class Snapshot:
                 raise IndexProblem(f"index at {self.build} is damaged (document {plain.ids[i]!r} is in the forward "
                                    "index but not in Whoosh's). Run `kbtool index --rebuild`.")
             hits.append(_hit(s.stored_fields(docnum), float(scores[i]), terms, frag, fmt))
-        return SearchResult(text, hits, total, did_you_mean(s, text), engine="compiled")
+        return SearchResult(text, hits, total, did_you_mean(s, text, self._visible(filters)), engine="compiled")
 
     def semantic_search(self, text: str, filters: Filters | None = None, limit: int = 10,
                         markup: str = "**") -> SearchResult:
@@ -603,6 +686,12 @@ class Snapshot:
                 raise IndexProblem(f"embeddings in {self.build} are unreadable ({e}). "
                                    "Run `kbtool index --rebuild`.") from None
         return self._emb
+
+    def _visible(self, f: Filters) -> set[int] | None:
+        """Document numbers a caller under `f` may learn about (None: all): the public ones
+        for a public search (`public_filters`)."""
+        view = public_filters(f)
+        return None if view is None else (self._allowed(view) or set())
 
     def _allowed(self, f: Filters) -> set[int] | None:
         """Document numbers passing the filters (cached: the build never changes)."""

@@ -666,3 +666,35 @@ def test_openapi_documents_every_error(api_cfg: Config) -> None:
     open_spec = TestClient(create_app(api_cfg, token="")).get("/openapi.json").json()
     assert open_spec["paths"]["/v1/suggest"]["post"]["security"] == [{"HTTPBearer": []}]
     assert set(spec["paths"]["/v1/feedback"]["post"]["responses"]) >= {"202", "404", "422", "429"}
+
+
+# --- `kbtool serve --site`: the help center and the API on one origin --------------------------
+
+def test_serves_a_built_site_behind_the_api(api_cfg: Config, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "guide").mkdir(parents=True)
+    (site / "index.html").write_text("<h1>Help center</h1>", encoding="utf-8")
+    (site / "guide" / "index.html").write_text("<h1>Guide</h1>", encoding="utf-8")
+    (tmp_path / "outside.txt").write_text(SECRET, encoding="utf-8")
+    with LiveServer(create_app(api_cfg, token="", record=False, site_dir=site)) as s, \
+            httpx.Client(base_url=s.url, timeout=TIMEOUT) as c:
+        assert "Help center" in c.get("/").text
+        assert "Guide" in c.get("/guide/").text
+        assert c.get("/healthz").status_code == 200  # the API routes still match first
+        r = c.post("/v1/suggest", json={"subject": "SAML-403"})
+        assert r.status_code == 200 and r.json()["suggestions"], r.text
+        assert c.get("/no-such-page/").status_code == 404
+        traversal = c.get("/%2e%2e/outside.txt")
+        assert traversal.status_code == 404 and SECRET not in traversal.text
+
+
+def test_serve_site_needs_a_built_site(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kbtool.cli import main
+
+    cfg = make_project(tmp_path / "p")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = CliRunner().invoke(main, ["serve", "--kb", str(cfg.kb), "--site", str(empty)])
+    assert r.exit_code != 0 and "build the help center first" in r.output, r.output
