@@ -214,6 +214,49 @@ class Evidence:
     snippet_terms: list[str]  # query terms, for snippets of documents that match none in their body
     words: dict[str, str]  # query term -> the ticket's own word for it (what `why` shows: not "deliveri")
     similarity: np.ndarray | None  # cosine similarity per document, when the model took part
+    stats: Statistics  # the caller's view: what its scores, gate and confidence are measured against
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """One audience's BM25F view: N, idf and average field lengths over the documents it may see.
+
+    Public callers are scored from public content alone, so what internal, draft or retired
+    articles contain changes nothing a public caller gets: not the ranking, not the evidence
+    gate, not the confidence (hidden articles sharing a public article's words would otherwise
+    lower its idf and could turn a "high" answer into none, which tells the caller they exist)."""
+
+    bm25: CompiledBM25F
+    docs: np.ndarray | None  # the view's documents in engine order (None: every document)
+    n_docs: int  # documents in the engine (the length of a score vector)
+    idf: np.ndarray  # per term, over the view's documents
+    term_ceiling: np.ndarray  # the most a term can score: saturated in the heaviest field
+    unit: float  # the unit of evidence: what a word no other document has scores, saturated in the title
+
+    @classmethod
+    def compile(cls, forward: Forward, docs: np.ndarray | None = None) -> Statistics:
+        """The view over `docs` (positions in `forward.docs`; None: all of them)."""
+        n_docs, n_terms = len(forward.docs), len(forward.vocab)
+        w = np.array([FIELD_WEIGHTS[f] for f in FORWARD_FIELDS])
+        doc, fld, term, count, lengths = forward.doc, forward.fld, forward.term, forward.count, forward.lengths
+        if docs is not None:  # the view's own document numbering: 0..len(docs)-1
+            local = np.full(n_docs, -1, dtype=np.int64)
+            local[docs] = np.arange(len(docs))
+            keep = local[doc] >= 0
+            doc, fld, term, count, lengths = local[doc[keep]], fld[keep], term[keep], count[keep], lengths[docs]
+        bm25 = CompiledBM25F(doc, fld, term, count, lengths, n_terms, w, K1, [FIELD_B[f] for f in FORWARD_FIELDS])
+        n_view = len(lengths)
+        return cls(bm25, docs, n_docs, bm25.idf, bm25.idf * (K1 + 1.0) * w.max(),
+                   float(np.log(1.0 + (n_view + 0.5) / 0.5) * (K1 + 1.0) * w.max()))
+
+    def score(self, ids: np.ndarray, wts: np.ndarray) -> np.ndarray:
+        """BM25F score of every engine document (0 outside the view) for weighted query terms."""
+        s = self.bm25.score(ids, wts)
+        if self.docs is None:
+            return s
+        out = np.zeros(self.n_docs)
+        out[self.docs] = s
+        return out
 
 
 # --- the engine ---------------------------------------------------------------------------
@@ -224,6 +267,7 @@ class Engine:
 
     def __init__(self, forward: Forward, site_url: str = "/", embeddings: Embeddings | None = None) -> None:
         self.site_url = site_url if site_url.endswith("/") else site_url + "/"
+        self.build = ""  # the index build's name (from_snapshot): what /healthz and events report
         self.embeddings, self.semantic_note = _usable_embeddings(forward, embeddings)
         self.vocab = {t: i for i, t in enumerate(forward.vocab)}
         self.inv_vocab = forward.vocab
@@ -231,20 +275,18 @@ class Engine:
         self._compile_scores(forward)
         self._load_documents([DocMeta.from_record(d) for d in forward.docs])
         self._compile_codes()
-        self.public_terms = self._public_terms()
+        visible = self._public_view()
+        self.public_terms = np.asarray(self.W[:, np.flatnonzero(visible)].getnnz(axis=1) > 0).ravel()
+        # (a KB that is all public content, an import say, needs no second copy of the weights)
+        public_stats = self.everything if visible.all() else Statistics.compile(forward, np.flatnonzero(visible))
+        self.stats = {"internal": self.everything, "public": public_stats}
 
     def _compile_scores(self, forward: Forward) -> None:
-        """The BM25F weight matrix, the units of evidence, and per-field term presence."""
+        """The BM25F weights over every document (internal callers' view), and per-field term presence."""
         n_docs, n_terms, n_f = len(forward.docs), len(forward.vocab), self.n_fields
-        w = np.array([FIELD_WEIGHTS[f] for f in FORWARD_FIELDS])
-        self.bm25 = CompiledBM25F(forward.doc, forward.fld, forward.term, forward.count, forward.lengths, n_terms,
-                                  w, K1, [FIELD_B[f] for f in FORWARD_FIELDS])  # terms × docs, fields summed
-        self.idf = idf = self.bm25.idf
-        self.W = self.bm25.W
-        # the most a query term can score: saturated in the heaviest field
-        self.term_ceiling = idf * (K1 + 1.0) * w.max()
-        # the unit of evidence: what a word no other document has scores, saturated in the title
-        self.unit = float(np.log(1.0 + (n_docs + 0.5) / 0.5) * (K1 + 1.0) * w.max())
+        self.everything = Statistics.compile(forward)
+        self.idf = self.everything.idf  # (insights' gap terms: over all content)
+        self.W = self.everything.bm25.W  # terms × docs, fields summed
         # docs × (term·F + field) presence, for the per-field `why` of the top hits
         self.presence = sp.csr_matrix(
             (np.ones(len(forward.doc), dtype=np.int8), (forward.doc, forward.term.astype(np.int64) * n_f + forward.fld)),
@@ -305,20 +347,19 @@ class Engine:
         self.code_canon = {k: next(iter(v)) for k, v in canon.items() if len(v) == 1 and re.search(r"\d", k)}
         self.code_tails = {k: one for k, v in tails.items() if (one := _one_tail(v)) is not None}
 
-    def _public_terms(self) -> np.ndarray:
-        """A term a public caller may know about: it occurs in a public document, or in a retired
-        public one that public callers are led through to its public successor."""
-        n_docs, n_terms = len(self.docs), len(self.inv_vocab)
-        if not n_docs:
-            return np.zeros(n_terms, dtype=bool)
+    def _public_view(self) -> np.ndarray:
+        """What public statistics and terms come from: the public documents, and the retired public
+        ones that public callers are led through to their public successor."""
         visible = self.public.copy()
         visible[self.retired] |= self.public_retired[self.retired] & self.public[self.successor[self.retired]]
-        return np.asarray(self.W[:, np.flatnonzero(visible)].getnnz(axis=1) > 0).ravel()
+        return visible
 
     @classmethod
     def from_snapshot(cls, snap: Snapshot, site_url: str = "/", semantic: bool = True) -> Engine:
         """The engine for one index build, semantic if the build has embeddings and the model loads."""
-        return cls(snap.forward(), site_url, load_embeddings(snap.build) if semantic else None)
+        engine = cls(snap.forward(), site_url, load_embeddings(snap.build) if semantic else None)
+        engine.build = snap.build.name
+        return engine
 
     @property
     def semantic(self) -> bool:
@@ -337,10 +378,10 @@ class Engine:
 
     def query_terms(self, text: str, subject: str) -> tuple[np.ndarray, np.ndarray]:
         """Term ids and weights: subject terms count double; long tickets keep their best terms."""
-        ids, wts, _, _ = self._query(text, subject, None)
+        ids, wts, _, _ = self._query(text, subject, self.everything, None)
         return ids, wts
 
-    def _query(self, text: str, subject: str,
+    def _query(self, text: str, subject: str, stats: Statistics,
                known: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, float, dict[str, str]]:
         """`query_terms`, counting only terms `known` allows, plus the total weight of the other words
         and the ticket's first word for each term."""
@@ -367,13 +408,14 @@ class Engine:
         wts = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
         if len(ids) > MAX_QUERY_TERMS:
             oov *= MAX_QUERY_TERMS / len(ids)  # the kept terms are a sample of the ticket; so are its unknown words
-            keep = np.argsort(-(self.idf[ids] * wts), kind="stable")[:MAX_QUERY_TERMS]
+            keep = np.argsort(-(stats.idf[ids] * wts), kind="stable")[:MAX_QUERY_TERMS]
             ids, wts = ids[keep], wts[keep]
         return ids, wts, oov, words
 
-    def lexical(self, ids: np.ndarray, wts: np.ndarray) -> np.ndarray:
-        """BM25F score of every document for weighted query terms: one gather and one bincount."""
-        return self.bm25.score(ids, wts)
+    def lexical(self, ids: np.ndarray, wts: np.ndarray, audience: str = "internal") -> np.ndarray:
+        """BM25F score of every document for weighted query terms, from `audience`'s statistics:
+        one gather and one bincount."""
+        return self.stats[audience].score(ids, wts)
 
     def match_codes(self, text: str) -> tuple[list[str], dict[int, list[str]]]:
         """Error signatures in `text` and the documents listing them: (codes found, doc -> its matched codes)."""
@@ -429,19 +471,21 @@ class Engine:
         text = clean_ticket(ticket.subject, ticket.body)
         public = ticket.audience == "public"
         allowed = self.public if public else self.live
+        stats = self.stats["public" if public else "internal"]
         # for a public caller, words only non-public content has are unknown words: no evidence, nothing to probe
-        ids, wts, oov, words = self._query(text, clean_subject(ticket.subject), self.public_terms if public else None)
-        scores = self.lexical(ids, wts)
+        ids, wts, oov, words = self._query(text, clean_subject(ticket.subject), stats,
+                                           self.public_terms if public else None)
+        scores = stats.score(ids, wts)
         if ticket.product and ticket.product in self._product_ids:
             scores[self.product_of == self._product_ids[ticket.product]] *= PRODUCT_BOOST
-        best = _ceiling(wts * self.term_ceiling[ids], OOV_WEIGHT * oov * self.unit, self.unit)
+        best = _ceiling(wts * stats.term_ceiling[ids], OOV_WEIGHT * oov * stats.unit, stats.unit)
         sem = self._similarity(text) if ticket.semantic else None
         if sem is not None:
             # convex fusion of theoretically normalised scores (see SEMANTIC_WEIGHT)
             w = fusion_weight(len(text.split()))
             scores = w * sem + (1.0 - w) * np.minimum(scores / max(best, 1e-9), 1.0)
         found, code_hits = self.match_codes(text)
-        bonus = self._add_code_bonus(scores, code_hits, allowed, 1.0 if sem is not None else self.unit)
+        bonus = self._add_code_bonus(scores, code_hits, allowed, 1.0 if sem is not None else stats.unit)
         # a retired article's evidence goes to its live successor (for public callers: public succession only)
         scores, via = self._credit_successors(scores, allowed, public, code_hits, bonus)
         scores = np.where(allowed, scores, -np.inf)
@@ -453,7 +497,7 @@ class Engine:
             shown += [c for c in cs if c not in shown]
         return scores, Evidence(terms=ids, codes=shown, code_hits=code_hits, via=via, best=best, bonus=bonus,
                                 snippet_terms=[self.inv_vocab[t] for t in ids.tolist()], similarity=sem,
-                                words=words)
+                                words=words, stats=stats)
 
     def _similarity(self, text: str) -> np.ndarray | None:
         """Cosine similarity of every document to the ticket (clipped at 0), or None without the model."""
@@ -523,7 +567,7 @@ class Engine:
         # (score without the code bonus: lexical, or fused; matched codes) of each hit
         hits = [(float(scores[i]) - ev.bonus.get(i, 0.0), sorted(set(ev.code_hits.get(i, []))))
                 for i in top.tolist()]
-        gate = HYBRID_MIN_SCORE if used else MIN_STRENGTH * self.unit
+        gate = HYBRID_MIN_SCORE if used else MIN_STRENGTH * ev.stats.unit
         if not any(codes or lex >= gate for lex, codes in hits):
             return empty("no article matches well enough; nothing suggested rather than noise", n_terms)
         out: list[Suggestion] = []
@@ -532,7 +576,7 @@ class Engine:
         any_code = any(_code_weight(c) == 1.0 for _, codes in hits for c in codes)
         for i, (lex, matched_codes) in zip(top.tolist(), hits):
             score = float(scores[i])
-            conf = self._confidence(lex, matched_codes, max(ev.best, 1e-9), used, any_code)
+            conf = self._confidence(lex, matched_codes, max(ev.best, 1e-9), ev.stats.unit, used, any_code)
             if conf is None:
                 continue
             if out and score < 0.5 * out[0].score and conf != "low":  # far behind the top hit
@@ -545,10 +589,12 @@ class Engine:
             out[0].confidence = "low"  # two articles about as likely: the engine cannot say which one it is
         return SuggestResult(out, None, ev.codes, n_terms, used)
 
-    def _confidence(self, lex: float, matched_codes: list[str], best: float, used: bool, any_code: bool) -> str | None:
+    @staticmethod
+    def _confidence(lex: float, matched_codes: list[str], best: float, unit: float, used: bool,
+                    any_code: bool) -> str | None:
         """"high", "medium" or "low" for a hit with score `lex` (without its code bonus); None: too weak to show.
 
-        `best`: the ticket's lexical ceiling; `used`: the score is fused (already 0..1); `any_code`:
+        `best`: the ticket's lexical ceiling; `unit`: the caller's unit of evidence; `used`: the score is fused (already 0..1); `any_code`:
         some hit has a specific error code of the ticket."""
         exact = any(_code_weight(c) == 1.0 for c in matched_codes)
         if used:
@@ -557,7 +603,7 @@ class Engine:
             conf = "high" if exact or lex >= HYBRID_HIGH else "medium" if lex >= HYBRID_MEDIUM else "low"
         else:
             rel = min(lex / best, 1.0)
-            strength = lex / self.unit
+            strength = lex / unit
             if not matched_codes and rel < MIN_SCORE:
                 return None
             if exact or (rel >= HIGH and strength >= HIGH_STRENGTH):
@@ -581,7 +627,7 @@ class Engine:
         snip = ""
         if snippets:  # the passage is placed by the rarest words; all of them are highlighted
             words = terms.get("body" if d.body else "summary") or ev.snippet_terms
-            rare = sorted(words, key=lambda t: -self.idf[self.vocab[t]])[:PASSAGE_TERMS]
+            rare = sorted(words, key=lambda t: -ev.stats.idf[self.vocab[t]])[:PASSAGE_TERMS]
             snip = _highlight(_passage(d.body or d.summary, rare), frozenset(words))
         return Suggestion(id=d.id, title=d.title, url=d.url, score=round(score, 3), confidence=conf, snippet=snip,
                           why=why)

@@ -6,8 +6,9 @@ halves, set a little under what was measured, so a ranking or clean-up regressio
   ~1 min). Its hybrid run is not in CI: embedding 2,448 articles takes ~7 minutes on 2 cores
   (bench/bench_semantic.py --officedocs DIR measures it).
 
-Measured (bench/bench_semantic.py, report halves), lexical: sample P@1 0.891, MRR 0.906, no-answer
-abstained 15/18; OfficeDocs P@1 0.308, MRR 0.478. Hybrid, sample: P@1 0.922, MRR 0.945, abstained 17/18,
+Measured (bench/bench_semantic.py, report halves), lexical: sample P@1 0.922, MRR 0.938, no-answer
+abstained 14/18 (public tickets scored from public statistics only; with all-content statistics it was
+0.891 / 0.906 / 15/18); OfficeDocs P@1 0.308, MRR 0.478. Hybrid, sample: P@1 0.922, MRR 0.945, abstained 17/18,
 "high" right 25/25, "medium" 21/22.
 """
 
@@ -31,7 +32,7 @@ SAMPLE_SET = TICKETS / "sample-kb.jsonl"
 OFFICEDOCS_SET = TICKETS / "officedocs.jsonl"
 OFFICEDOCS = SHARED / "data" / "officedocs-support"
 
-LEXICAL_FLOORS = {"p@1": 0.87, "mrr": 0.88, "abstention": 0.80}
+LEXICAL_FLOORS = {"p@1": 0.90, "mrr": 0.91, "abstention": 0.75}
 HYBRID_FLOORS = {"p@1": 0.89, "mrr": 0.92, "abstention": 0.88}
 OFFICEDOCS_LEXICAL_FLOORS = {"p@1": 0.27, "mrr": 0.44}
 
