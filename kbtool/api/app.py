@@ -13,7 +13,6 @@ from fastapi.middleware.cors import CORSMiddleware
 from .. import __version__
 from ..config import Config, load_config
 from ..events import Recorder, open_store, redact
-from ..index import current_build
 from ..suggest import EngineHolder
 from .auth import KeyRing, RateLimiter, keys_path
 from .docs import add_docs
@@ -31,11 +30,6 @@ def _recorder(config: Config) -> Recorder:
     redactor = functools.partial(redact, email_allowlist=config.lint.email_allowlist,
                                  ip_allowlist=config.lint.ip_allowlist)
     return Recorder(store, store_ticket_text=config.store_ticket_text, redactor=redactor)
-
-
-def _build_name(index_dir: Path) -> str:
-    build = current_build(index_dir)
-    return build.name if build is not None else ""
 
 
 def create_app(config: Config, token: str | None = None, *, record: bool = True, keys_file: Path | None = None,
@@ -56,8 +50,7 @@ def create_app(config: Config, token: str | None = None, *, record: bool = True,
     services = Services(
         holder=EngineHolder(config), keys=KeyRing(keys_file or keys_path(config.index_dir), token),
         limiter=RateLimiter(), writer=EventWriter(_recorder(config) if record else None),
-        budget=budget if budget is not None else float(os.environ.get("KBTOOL_REQUEST_BUDGET") or DEFAULT_BUDGET),
-        build_name=functools.partial(_build_name, config.index_dir))
+        budget=budget if budget is not None else float(os.environ.get("KBTOOL_REQUEST_BUDGET") or DEFAULT_BUDGET))
     app.state.services = services
     add_routes(app, services)
     add_docs(app)

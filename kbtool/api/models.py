@@ -135,6 +135,9 @@ class Health(BaseModel):
     status: Literal["ok"] = Field(description="Always 'ok' when the server answers.")
     version: str = Field(description="kbtool version.", examples=["0.1.0"])
     documents: int = Field(description="Documents in the current index build.", examples=[84])
+    build: str = Field(default="", description="The index build this worker answers from (replicas behind a load "
+                       "balancer show the same one once a published build has reached them).",
+                       examples=["build-20261203T071500-4f2a"])
     semantic: bool = Field(default=False, description="Whether suggestions use the embedding model.")
     semantic_note: str | None = Field(default=None, description="Why not, when they do not.")
     events: EventsHealth = Field(description="The event store, as seen by this worker.")

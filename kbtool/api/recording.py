@@ -134,12 +134,12 @@ def new_event_id() -> str:
     return uuid.uuid4().hex
 
 
-def suggest_job(result: Any, event_id: str, build_name: Callable[[], str], **fields: Any) -> Job:
+def suggest_job(result: Any, event_id: str, build_name: str, **fields: Any) -> Job:
     """Build (redacting the ticket text) and store the event of one answer, under `event_id`;
-    `build_name` (asked here, off the request path) names the index build that answered."""
+    `build_name` names the index build whose engine answered (not whatever `current` points at by now)."""
 
     def run(recorder: Recorder) -> Event:
-        event = recorder.suggest_event(result, index_build=build_name(), **fields)
+        event = recorder.suggest_event(result, index_build=build_name, **fields)
         return dataclasses.replace(event, event_id=event_id)
 
     return run

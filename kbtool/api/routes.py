@@ -59,7 +59,6 @@ class Services:
     limiter: RateLimiter
     writer: EventWriter
     budget: float  # seconds of ranking work per request
-    build_name: Callable[[], str]
 
 
 def suggest_response(result: SuggestResult) -> SuggestResponse:
@@ -157,7 +156,8 @@ def add_routes(app: FastAPI, services: Services) -> None:
     async def healthz() -> Any:
         eng = await engine()
         h = services.writer.health()
-        return Health(status="ok", version=__version__, documents=len(eng.docs), semantic=eng.semantic,
+        return Health(status="ok", version=__version__, documents=len(eng.docs), build=eng.build,
+                      semantic=eng.semantic,
                       semantic_note=eng.semantic_note,
                       events=EventsHealth(backend=h.backend, recorded=h.recorded, dropped=h.dropped,
                                           buffered=h.buffered))
@@ -174,11 +174,12 @@ def _suggest_route(app: FastAPI, services: Services, caller_dep: Any, engine: An
         if not (req.subject.strip() or req.body.strip()):
             return SuggestResponse(suggestions=[], reason="the ticket is empty")
         ticket = Ticket(req.subject, req.body, req.product, req.audience, req.limit, req.semantic)
-        result = await budgeted(services, (await engine()).suggest, ticket)
+        eng = await engine()
+        result = await budgeted(services, eng.suggest, ticket)
         out = suggest_response(result)
         if services.writer.enabled:
             event_id = new_event_id()
-            job = suggest_job(result, event_id, services.build_name, audience=req.audience,
+            job = suggest_job(result, event_id, eng.build, audience=req.audience,
                               ticket_text=f"{req.subject}\n\n{req.body}", ticket_id=req.ticket_id,
                               channel=req.channel, product=req.product)
             if services.writer.submit(job):

@@ -143,6 +143,21 @@ def engine_for(cfg: Config) -> Engine:
         raise click.ClickException(str(e)) from None
 
 
+def published_engine(cfg: Config) -> Engine:
+    """The suggest engine over the index directory exactly as published: never built or refreshed
+    here (a replica must not write into the shared directory every replica reads)."""
+    from ..index import IndexProblem, current_build
+    from ..suggest import EngineHolder
+
+    if current_build(cfg.index_dir) is None:
+        raise click.ClickException(f"no published index at {cfg.index_dir}: publish a build there first "
+                                   f"(`kbtool index --publish {cfg.index_dir}`)")
+    try:
+        return EngineHolder(cfg).get()
+    except IndexProblem as e:
+        raise click.ClickException(str(e)) from None
+
+
 # --- colour (NO_COLOR / FORCE_COLOR) ----------------------------------------------------
 
 

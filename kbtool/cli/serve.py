@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..config import Config
-from .common import engine_for, get_config, index_dir_option, kb_option, require_extra
+from .common import engine_for, get_config, index_dir_option, kb_option, published_engine, require_extra
 
 
 def _is_loopback(host: str) -> bool:
@@ -44,8 +44,11 @@ def warn_if_exposed(cfg: Config, host: str) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option("--site", "site", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Also serve this built help center (`kbtool build`) at /, on the API's origin.")
+@click.option("--read-only", is_flag=True,
+              help="Serve the index directory as published (`kbtool index --publish DIR`): never build or "
+                   "refresh it from the KB, pick up each newly published build. For replicas sharing one index.")
 def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, workers: int,
-              site: Path | None) -> None:
+              site: Path | None, read_only: bool) -> None:
     """Serve the suggest HTTP API (FastAPI on uvicorn). Callers need an API key once any exists
     (`kbtool keys create`); KBTOOL_API_TOKEN is also accepted, as an admin key. API docs: /docs.
 
@@ -54,6 +57,7 @@ def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, wor
       kbtool serve --port 8000 --workers 2
       curl -s localhost:8000/v1/suggest -H 'content-type: application/json' -d '{"subject": "SAML-403"}'
       kbtool build && kbtool serve --site site    # the help center and its API on one origin
+      kbtool serve --index-dir /srv/kbtool/index --read-only --host 0.0.0.0   # a replica (docs/deploy.md)
     """
     require_extra("api", "serve")
     import os
@@ -64,7 +68,10 @@ def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, wor
         raise click.ClickException(f"{site} has no index.html: build the help center first (`kbtool build`)")
     cfg = get_config(kb, index_dir)
     warn_if_exposed(cfg, host)
-    engine_for(cfg)  # build or refresh the index before the workers start
+    if read_only:
+        published_engine(cfg)  # fail now, clearly, if nothing is published there yet
+    else:
+        engine_for(cfg)  # build or refresh the index before the workers start
     os.environ["KBTOOL_KB"] = str(cfg.kb)
     os.environ["KBTOOL_INDEX_DIR"] = str(cfg.index_dir)
     os.environ["KBTOOL_SITE_URL"] = cfg.site_url
