@@ -37,7 +37,8 @@ FORMAT_VERSION = 5  # 2: combined weighted `text` field, skipped files in the ma
 # 4: the forward index also holds the plain-word search fields and filter values (`search_*`)
 # 5: incremental builds add a forward delta file (forward-delta.npz) instead of rewriting forward.npz
 MANIFEST = "kbtool-index.json"
-KEEP_BUILDS = 2
+KEEP_BUILDS = 2  # the build served and the one it replaced
+PREVIOUS = ".previous"
 
 
 class IndexProblem(Exception):
@@ -109,7 +110,14 @@ class Manifest:
             raise IndexProblem(f"index manifest {mpath} is incomplete ({e!r}). Run `kbtool index --rebuild`.") from None
 
     def write(self, build: Path) -> None:
-        (build / MANIFEST).write_text(self.to_json(), encoding="utf-8")
+        """Written aside, flushed and renamed in: a kill leaves the whole manifest or none,
+        and a build without one is a killed build (`prune` removes it)."""
+        tmp = build / f".{MANIFEST}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(self.to_json())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, build / MANIFEST)
 
     def kb_changed(self, root: Path) -> bool:
         """Cheap check (sizes and mtimes; no hashing) whether the KB at `root` (resolved)
@@ -246,33 +254,47 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def swap(index_dir: Path, new: Path) -> None:
-    """Point `current` at the build `new`, atomically (readers see the old build or the new one)."""
+def _link(index_dir: Path, name: str, target: str) -> None:
+    """Point `index_dir/name` at `target` atomically (a symlink made aside, renamed over)."""
     tmp = index_dir / f".current-{os.getpid()}"
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
-    os.symlink(new.name, tmp)
-    os.replace(tmp, index_dir / "current")
+    os.symlink(target, tmp)
+    os.replace(tmp, index_dir / name)
+
+
+def swap(index_dir: Path, new: Path) -> None:
+    """Point `current` at the build `new`, atomically (readers see the old build or the new one),
+    and `.previous` at the build it replaces: readers may still hold that one, so `prune` keeps it."""
+    old = current_build(index_dir)
+    if old is not None and old != new:
+        _link(index_dir, PREVIOUS, old.name)
+    _link(index_dir, "current", new.name)
     fsync_dir(index_dir)
 
 
+def _complete(build: Path) -> bool:
+    try:
+        Manifest.read(build)
+    except IndexProblem:
+        return False
+    return True
+
+
 def prune(index_dir: Path) -> None:
-    """Drop what killed builds left behind, and all but the newest complete builds
-    (readers may still hold the previous one). Runs under the lock."""
+    """Keep the build `current` serves and the one it replaced (`.previous`: readers may still
+    hold it); drop every other build, and what killed runs left (a build never swapped in, a
+    manifest cut short, a swap link never renamed). Runs under the lock, so no build is in progress."""
     cur = current_build(index_dir)
-    builds = []
+    prev_link = index_dir / PREVIOUS
+    prev = prev_link.resolve() if prev_link.is_symlink() else None
+    if prev is not None and (prev == cur or not prev.is_dir() or not _complete(prev)):
+        prev = None
     for p in index_dir.glob("build-*"):
-        if not p.is_dir() or p.is_symlink():
-            continue
-        if p != cur and not (p / MANIFEST).exists():  # a killed or failed build
+        if p.is_dir() and not p.is_symlink() and p not in (cur, prev):
             shutil.rmtree(p, ignore_errors=True)
-        else:
-            builds.append(p)
-    builds.sort(key=lambda p: (p.stat().st_mtime, p.name), reverse=True)
-    keep = {cur, *builds[:KEEP_BUILDS]}
-    for p in builds:
-        if p not in keep:
-            shutil.rmtree(p, ignore_errors=True)
+    if prev is None:
+        prev_link.unlink(missing_ok=True)
     for p in index_dir.glob(".current-*"):  # a swap interrupted between symlink and rename
         if p.is_symlink():
             p.unlink(missing_ok=True)
