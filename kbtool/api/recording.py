@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,15 +110,17 @@ class EventWriter:
         self.recorder.store.record_many(events)
 
     def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until every queued job ran (tests, benchmarks); True if the queue emptied in time."""
-        done = threading.Event()
-
-        def wait() -> None:
-            self._queue.join()
-            done.set()
-
-        threading.Thread(target=wait, daemon=True).start()
-        return done.wait(timeout)
+        """Wait until every queued job ran (tests, benchmarks, shutdown); True if the queue emptied
+        in time. Waits on the queue's own condition: a timeout leaves no thread behind."""
+        deadline = time.monotonic() + timeout
+        done = self._queue.all_tasks_done
+        with done:
+            while self._queue.unfinished_tasks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                done.wait(left)
+        return True
 
     def health(self) -> WriterHealth:
         if self.recorder is None:
