@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -69,7 +69,9 @@ def test_db_option(review_project: Config, today: date, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "no event store" in r.output and not (tmp_path / "missing.sqlite3").exists()
     db = tmp_path / "events.sqlite3"
     with open_store(db) as store:
-        store.record_suggest(SuggestEvent("public", (SuggestedItem("fresh-d", 1, 1.0, "high"),), ticket_id="t"))
+        when = datetime.combine(today - timedelta(days=1), time(12), UTC)
+        store.record_suggest(SuggestEvent("public", (SuggestedItem("fresh-d", 1, 1.0, "high"),), ticket_id="t",
+                                          time=when))  # in the window that ends `today`, whatever the clock says
     data = json.loads(run(review_project, today, "--db", str(db), "--format", "json").output)
     assert data["events"] is True and data["counts"]["never-suggested"] == 5  # all public ones but fresh-d
     assert json.loads(run(review_project, today, "--format", "json").output)["events"] is False
