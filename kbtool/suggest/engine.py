@@ -276,10 +276,11 @@ class Engine:
         self._load_documents([DocMeta.from_record(d) for d in forward.docs])
         self._compile_codes()
         visible = self._public_view()
-        self.public_terms = np.asarray(self.W[:, np.flatnonzero(visible)].getnnz(axis=1) > 0).ravel()
         # (a KB that is all public content, an import say, needs no second copy of the weights)
         public_stats = self.everything if visible.all() else Statistics.compile(forward, np.flatnonzero(visible))
         self.stats = {"internal": self.everything, "public": public_stats}
+        # a term a public caller may know about: some document of the public view has it
+        self.public_terms = np.asarray(public_stats.bm25.W.getnnz(axis=1) > 0).ravel()
 
     def _compile_scores(self, forward: Forward) -> None:
         """The BM25F weights over every document (internal callers' view), and per-field term presence."""
