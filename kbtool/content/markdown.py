@@ -274,7 +274,13 @@ def fence_blocks(lines: list[str]) -> list[Fence]:
 
 def fences(body: str) -> list[Fence]:
     """The fenced code blocks of `body` (split on "\\n"), in order."""
-    return _scan(body.split("\n")) if _may_fence(body) else []
+    return list(_body_fences(body)) if _may_fence(body) else []
+
+
+@functools.lru_cache(maxsize=4096)
+def _body_fences(body: str) -> tuple[Fence, ...]:
+    """One scan per body however many checks ask (lint's line, prose and anchor passes)."""
+    return tuple(_scan(body.split("\n")))
 
 
 def fence_mask(lines: list[str]) -> list[bool]:
@@ -295,7 +301,7 @@ def unclosed_fences(body: str) -> list[int]:
 def iter_prose_lines(body: str) -> Iterator[tuple[int, str]]:
     """(0-based index, line) for the lines of `body` outside fenced code blocks."""
     lines = body.split("\n")
-    blocks = _scan(lines) if _may_fence(body) else []
+    blocks = _body_fences(body) if _may_fence(body) else ()
     k = 0
     for f in blocks:
         for i in range(k, f.start):

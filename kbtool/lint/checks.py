@@ -557,13 +557,14 @@ def check_near_duplicates(ctx: LintContext, live: list[Article]) -> None:
     A retired article and its replacement are never a pair."""
     if not ctx.on("KB501") and not ctx.on("KB503"):
         return
-    from .duplicates import contained, near_duplicates, shingle_hashes  # numpy: only when needed
+    from .duplicates import ShingleSets, contained, near_duplicates, shingle_hashes  # numpy: only when needed
 
     threshold = ctx.config.lint.duplicate_threshold
     texts = [f"{a.title}\n{a.body}" for a in live]
     shingles = shingle_hashes(texts) if len(texts) > 1 else None
+    sets = ShingleSets(*shingles) if shingles is not None else None
     focus = [i for i, a in enumerate(live) if ctx.focused(a)] if ctx.focus is not None else None
-    near = near_duplicates(texts, threshold, shingles=shingles) if ctx.on("KB501") else []  # all: KB503 skips them
+    near = near_duplicates(texts, threshold, shingles=shingles, sets=sets) if ctx.on("KB501") else []  # all: KB503 skips them
     for i, j, score in near:
         x, y = live[i], live[j]
         if _replacement_pair(x, y):
@@ -574,7 +575,7 @@ def check_near_duplicates(ctx: LintContext, live: list[Article]) -> None:
                    key=f"dup {ref.rel_path}")
     if ctx.on("KB503"):
         skip = {(min(i, j), max(i, j)) for i, j, _ in near}
-        for part, whole, score in contained(texts, threshold, skip, shingles=shingles, focus=focus):
+        for part, whole, score in contained(texts, threshold, skip, shingles=shingles, focus=focus, sets=sets):
             x, y = live[part], live[whole]
             if not _replacement_pair(x, y):
                 ctx.report(x, "KB503", x.line_of("title"), other=y.rel_path, percent=int(score * 100),

@@ -48,6 +48,22 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
+def distinct(x: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of a 1-D array: `np.unique` by sort and mask, which numpy
+    2's hash-based `np.unique` is ~50x slower than on millions of well-mixed uint64 keys."""
+    s = np.sort(x)
+    return s[np.r_[True, s[1:] != s[:-1]]] if s.size else s
+
+
+def distinct_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, how often each occurs), like `np.unique(x, return_counts=True)`."""
+    s = np.sort(x)
+    if s.size == 0:
+        return s, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    return s[starts], np.diff(np.r_[starts, s.size])
+
+
 def choose_bands(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
     """(bands, rows) with the most rows per band that still catches a pair at `threshold`
     with probability >= 0.99 (more rows = fewer false candidates)."""
@@ -153,17 +169,21 @@ def lsh_candidates(sig: np.ndarray, bands: int, rows: int, eligible: np.ndarray)
             pairs.extend(_bucket_pairs(idx[order], sk))
     if not pairs:
         return np.zeros((0, 2), dtype=np.int64)
-    allp = np.concatenate(pairs)
+    allp = np.concatenate(pairs).astype(np.int64)
     allp.sort(axis=1)
-    return np.unique(allp, axis=0)
+    n = int(sig.shape[0])
+    keys = distinct(allp[:, 0] * n + allp[:, 1])
+    return np.stack([keys // n, keys % n], axis=1)
 
 
 def near_duplicates(texts: Sequence[str], threshold: float, num_perm: int = NUM_PERM,
-                    shingles: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[int, int, float]]:
+                    shingles: tuple[np.ndarray, np.ndarray] | None = None,
+                    sets: ShingleSets | None = None) -> list[tuple[int, int, float]]:
     """Pairs (i, j, jaccard) of texts whose word 3-shingle sets have Jaccard >= threshold.
 
     Sub-quadratic: MinHash + LSH proposes candidates, the exact Jaccard index decides.
-    `shingles` is `shingle_hashes(texts)` when the caller already has it.
+    `shingles` is `shingle_hashes(texts)` and `sets` its `ShingleSets` when the caller
+    already has them.
     """
     if len(texts) < 2:
         return []
@@ -173,25 +193,63 @@ def near_duplicates(texts: Sequence[str], threshold: float, num_perm: int = NUM_
     sig = minhash_signatures(hashes, bounds, num_perm)
     bands, rows = choose_bands(threshold, num_perm)
     cand = lsh_candidates(sig, bands, rows, eligible)
-    unique_cache: dict[int, np.ndarray] = {}
+    if cand.size == 0:
+        return []
+    sets = sets or ShingleSets(hashes, bounds)
+    i, j = cand[:, 0], cand[:, 1]
+    si, sj = sets.size[i], sets.size[j]
+    # quick bound: Jaccard <= min/max of the set sizes
+    ok = np.minimum(si, sj) >= threshold * np.maximum(si, sj)
+    i, j, si, sj = i[ok], j[ok], si[ok], sj[ok]
+    small = si <= sj
+    inter = sets.intersections(np.where(small, i, j), np.where(small, j, i))
+    jac = inter / (si + sj - inter)
+    hit = jac >= threshold
+    return list(zip(i[hit].tolist(), j[hit].tolist(), jac[hit].tolist()))
 
-    def uniq(i: int) -> np.ndarray:
-        u = unique_cache.get(i)
-        if u is None:
-            u = unique_cache[i] = np.unique(hashes[bounds[i, 0]:bounds[i, 1]])
-        return u
 
-    out: list[tuple[int, int, float]] = []
-    for i, j in cand.tolist():
-        a, b = uniq(i), uniq(j)
-        # quick bound: Jaccard <= min/max of the set sizes
-        if min(a.size, b.size) < threshold * max(a.size, b.size):
-            continue
-        inter = np.intersect1d(a, b, assume_unique=True).size
-        jac = inter / (a.size + b.size - inter)
-        if jac >= threshold:
-            out.append((i, j, jac))
-    return out
+_DOC_SHIFT = np.uint64(40)  # a set key: the text's number above, the shingle's top 40 bits below
+_LOW = np.uint64((1 << 40) - 1)
+_BATCH = 1 << 22  # set elements looked up per vectorised pass (bounded memory)
+
+
+class ShingleSets:
+    """Every text's distinct shingles in one sorted array, so the exact overlap of thousands
+    of candidate pairs is counted in a few vectorised passes rather than a set and an
+    `intersect1d` per pair (the cost of KB501/KB503 on KBs with many near-copies).
+
+    A key holds the text's number in its top 24 bits and the shingle hash's top 40 bits
+    below: a chance collision between two different shingles of two texts needs ~10^12
+    shingle pairs, so the counts are those of the 64-bit hashes for any KB size lint meets.
+    """
+
+    def __init__(self, hashes: np.ndarray, bounds: np.ndarray) -> None:
+        n = len(bounds)
+        if n >= 1 << 24:
+            raise ValueError("more than 16 million texts")
+        doc = np.repeat(np.arange(n, dtype=np.uint64), bounds[:, 1] - bounds[:, 0])
+        self.keys = distinct((doc << _DOC_SHIFT) | (hashes >> np.uint64(24)))
+        owner = (self.keys >> _DOC_SHIFT).astype(np.int64)
+        self.size = np.bincount(owner, minlength=n)
+        self.start = np.cumsum(self.size) - self.size
+
+    def intersections(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """|set(a[k]) & set(b[k])| for each k (pass the smaller set as `a`: the work is its size)."""
+        out = np.zeros(len(a), dtype=np.int64)
+        sa = self.size[a]
+        cum = np.cumsum(sa)
+        k = 0
+        while k < len(a):
+            stop = max(int(np.searchsorted(cum, (cum[k - 1] if k else 0) + _BATCH, side="right")), k + 1)
+            n = sa[k:stop]
+            pair = np.repeat(np.arange(k, stop), n)
+            within = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+            elems = self.keys[self.start[a[pair]] + within] & _LOW
+            q = (b[pair].astype(np.uint64) << _DOC_SHIFT) | elems
+            pos = np.minimum(np.searchsorted(self.keys, q), self.keys.size - 1)
+            out[k:stop] = np.bincount(pair - k, weights=self.keys[pos] == q, minlength=stop - k).astype(np.int64)
+            k = stop
+        return out
 
 
 def _sample_pairs(hashes: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -203,9 +261,12 @@ def _sample_pairs(hashes: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, n
     n = len(bounds)
     doc = np.repeat(np.arange(n), bounds[:, 1] - bounds[:, 0])
     keep = (hashes % np.uint64(SAMPLE_EVERY)) == 0
-    pairs_hd = np.unique(np.stack([hashes[keep], doc[keep].astype(np.uint64)], axis=1), axis=0)
-    sizes = np.bincount(pairs_hd[:, 1].astype(np.int64), minlength=n)
-    h, d = pairs_hd[:, 0], pairs_hd[:, 1].astype(np.int64)
+    # (hash, doc) pairs, distinct, sorted by hash then doc: one key, the hash's top 40 bits
+    # above the doc's 24
+    low24 = np.uint64((1 << 24) - 1)
+    hd = distinct((hashes[keep] & ~low24) | doc[keep].astype(np.uint64))
+    h, d = hd >> np.uint64(24), (hd & low24).astype(np.int64)
+    sizes = np.bincount(d, minlength=n)
     run_start = np.r_[0, np.flatnonzero(h[1:] != h[:-1]) + 1]
     run_len = np.diff(np.r_[run_start, h.size])
     ok = np.repeat(run_len <= MAX_DF, run_len)
@@ -218,7 +279,7 @@ def _sample_pairs(hashes: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, n
         found.append(d[hit] * n + d[hit + off])  # d is sorted within a run: d[hit] < d[hit+off]
     if not found:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64), sizes
-    keys, counts = np.unique(np.concatenate(found), return_counts=True)
+    keys, counts = distinct_counts(np.concatenate(found))
     return np.stack([keys // n, keys % n], axis=1), counts, sizes
 
 
@@ -231,7 +292,7 @@ def _marks(n: int, members: Collection[int]) -> np.ndarray:
 
 def contained(texts: Sequence[str], threshold: float, skip: Collection[tuple[int, int]] = (),
               shingles: tuple[np.ndarray, np.ndarray] | None = None,
-              focus: Collection[int] | None = None) -> list[tuple[int, int, float]]:
+              focus: Collection[int] | None = None, sets: ShingleSets | None = None) -> list[tuple[int, int, float]]:
     """(part, whole, containment): texts most of whose word 3-shingles (>= threshold) are
     in a longer text (the best such whole for each part), at most 3/4 its size (closer sizes are near-duplicates, KB501), and
     not a pair in `skip`. Sub-quadratic: a content-defined sample proposes, exact sets decide.
@@ -249,24 +310,27 @@ def contained(texts: Sequence[str], threshold: float, skip: Collection[tuple[int
         parts[part_col[marked[whole_col]]] = True
         keep = parts[part_col]
         pairs, counts = pairs[keep], counts[keep]
-    best: dict[int, tuple[int, float]] = {}  # part -> (whole, score): one finding per part
-    sets: dict[int, np.ndarray] = {}
-
-    def uniq(i: int) -> np.ndarray:
-        if i not in sets:
-            sets[i] = np.unique(hashes[bounds[i, 0]:bounds[i, 1]])
-        return sets[i]
-
-    for (i, j), c in zip(pairs.tolist(), counts.tolist()):
-        part, whole = (i, j) if sizes[i] <= sizes[j] else (j, i)
-        if sizes[part] < MIN_SAMPLES or c < threshold * 0.8 * sizes[part] or (min(i, j), max(i, j)) in skip:
-            continue
-        a, b = uniq(part), uniq(whole)
-        if a.size > 0.75 * b.size:
-            continue
-        score = np.intersect1d(a, b, assume_unique=True).size / a.size
-        if score >= threshold and (part not in best or score > best[part][1]):
-            best[part] = (whole, score)
+    if len(pairs) == 0:
+        return []
+    i, j = pairs[:, 0], pairs[:, 1]
+    part = np.where(sizes[i] <= sizes[j], i, j)
+    whole = i + j - part
+    ok = (sizes[part] >= MIN_SAMPLES) & (counts >= threshold * 0.8 * sizes[part])
+    if skip:
+        n = len(texts)
+        skipped = np.fromiter((x * n + y for x, y in skip), dtype=np.int64, count=len(skip))
+        ok &= ~np.isin(i * n + j, skipped)
+    order = np.flatnonzero(ok)  # the pairs in their (sorted) order: ties go to the first
+    part, whole = part[order], whole[order]
+    sets = sets or ShingleSets(hashes, bounds)
+    ok = sets.size[part] <= 0.75 * sets.size[whole]
+    order, part, whole = order[ok], part[ok], whole[ok]
+    score = sets.intersections(part, whole) / np.maximum(sets.size[part], 1)
+    ok = score >= threshold
+    order, part, whole, score = order[ok], part[ok], whole[ok], score[ok]
+    pick = np.lexsort((order, -score, part))  # per part: the best score, then the first pair
+    first = np.r_[True, part[pick][1:] != part[pick][:-1]] if pick.size else np.zeros(0, dtype=bool)
+    best = {int(p): (int(w), float(sc)) for p, w, sc in zip(part[pick][first], whole[pick][first], score[pick][first])}
     found = [(part, whole, score) for part, (whole, score) in sorted(best.items())]
     if focus is None:
         return found

@@ -40,12 +40,19 @@ _TOKEN_PATTERNS: list[tuple[str, re.Pattern[str], int]] = [
 _JWT_RE = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _BEARER_RE = re.compile(r"Bearer\s+([A-Za-z0-9\-._~+/]{20,}=*)")
 # `password` / `api_key` / ... right before an `=` or `:` (optional closing quote, blanks)
-_ASSIGN_TAIL_RE = re.compile(
+_ASSIGN_KEY = (
     r"(?:password|passwd|passphrase|pwd|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|"
     r"(?:access|auth|refresh|bearer)[_-]?token|token)"
-    r"[\"']?[ \t]*$",
-    re.I,
 )
+# One forward pass finds every key name directly before a separator (a key name holds no
+# `=` or `:`, so each match ends at its own separator): no backward search at every `=`/`:`.
+# The pass runs case-sensitively over the lowered text (offsets agree while lowering keeps
+# the length), a third of the cost of `re.I`; the `re.I` pair is the fallback.
+_ASSIGN_TAIL = _ASSIGN_KEY + r"[\"']?[ \t]*$"
+_ASSIGN_FWD = _ASSIGN_KEY + r"[\"']?[ \t]*[=:]"
+_ASSIGN_TAIL_RE, _ASSIGN_RE = re.compile(_ASSIGN_TAIL), re.compile(_ASSIGN_FWD)
+_ASSIGN_TAIL_RE_I, _ASSIGN_RE_I = re.compile(_ASSIGN_TAIL, re.I), re.compile(_ASSIGN_FWD, re.I)
+_ASSIGN_ROOTS = ("pass", "pwd", "secret", "key", "token")
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _VALUE_RE = re.compile(r"""(["'])([^"'\n]*)\1|([^\s"'`,;&<>)\]}|]+)""")
 _EMAIL_DOMAIN_RE = re.compile(r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+([A-Za-z]{2,24}))(?![\w-])")
@@ -264,18 +271,22 @@ class SensitiveScanner:
 
     def _assignments(self, s: _Scan) -> None:
         text = s.text
-        for sep in "=:":
-            pos = text.find(sep)
-            while pos != -1:
-                self._assignment_at(s, pos)
-                pos = text.find(sep, pos + 1)
-
-    def _assignment_at(self, s: _Scan, sep: int) -> None:
-        """`password=...` / `client_secret: ...` with the `=` or `:` at `sep`."""
-        text = s.text
-        km = _ASSIGN_TAIL_RE.search(text, max(0, sep - 48), sep)
-        if km is None:
+        lower = text.lower()
+        if not any(root in lower for root in _ASSIGN_ROOTS):
             return
+        fwd, tail = _ASSIGN_RE, _ASSIGN_TAIL_RE
+        if len(lower) != len(text):  # a character whose lower case is longer: keep offsets
+            lower, fwd, tail = text, _ASSIGN_RE_I, _ASSIGN_TAIL_RE_I
+        for m in fwd.finditer(lower):
+            sep = m.end() - 1
+            # the key as the backward search from the separator finds it (48 characters back)
+            km = m if m.start() >= sep - 48 else tail.search(lower, max(0, sep - 48), sep)
+            if km is not None:
+                self._assignment_at(s, sep, km)
+
+    def _assignment_at(self, s: _Scan, sep: int, km: re.Match[str]) -> None:
+        """`password=...` / `client_secret: ...`: key name `km`, the `=` or `:` at `sep`."""
+        text = s.text
         start = km.start()
         if start > 0 and text[start - 1].isalnum():
             # Inside a longer word: only `DefaultPassword`-style camelCase counts, never
