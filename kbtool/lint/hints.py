@@ -48,15 +48,26 @@ class CloseNames:
             shared.update(post)
             spent += len(post)
         n = len(query)
-        best: tuple[float, str] | None = None
         matcher = SequenceMatcher(b=query)
+        bounded: list[tuple[float, str]] = []  # (upper bound of the ratio, name)
         for i, _ in shared.most_common(_RERANK):
             name = self.names[i]
             if 2 * min(n, len(name)) / (n + len(name)) < cutoff:
                 continue  # ratio can never reach the cutoff
             matcher.set_seq1(name)
-            if matcher.real_quick_ratio() < cutoff or matcher.quick_ratio() < cutoff:
+            if matcher.real_quick_ratio() < cutoff:
                 continue
+            bound = matcher.quick_ratio()
+            if bound >= cutoff:
+                bounded.append((bound, name))
+        # highest bound first: once a bound is below the best ratio found, no name left can
+        # beat (or tie) it, so most queries run difflib's full ratio once or twice
+        bounded.sort(key=lambda t: -t[0])
+        best: tuple[float, str] | None = None
+        for bound, name in bounded:
+            if best is not None and bound < best[0]:
+                break
+            matcher.set_seq1(name)
             score = matcher.ratio()
             if score >= cutoff and (best is None or score > best[0] or (score == best[0] and name < best[1])):
                 best = (score, name)
