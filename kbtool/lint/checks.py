@@ -69,19 +69,13 @@ class LintContext:
     folded: dict[Path, int] = field(default_factory=dict)  # unparsed file -> findings folded into its error
     cache: dict[str, Any] = field(default_factory=dict)  # per-run lookups checks share (folder listings)
     _close: dict[str, CloseNames] = field(default_factory=dict)  # hint indexes, built on first use
-    _hints: dict[tuple[str, str, float], str | None] = field(default_factory=dict)  # answers, per query
 
     def hint(self, index: str, names: Callable[[], Iterable[str]], query: str, cutoff: float) -> str | None:
-        """The closest of `names()` to `query`, from an index built once per run and `index` key
-        (answers kept too: the same broken link is often copied into many articles)."""
-        key = (index, query, cutoff)
-        if key in self._hints:
-            return self._hints[key]
+        """The closest of `names()` to `query`, from an index built once per run and `index` key."""
         close = self._close.get(index)
         if close is None:
             close = self._close[index] = CloseNames(names())
-        got = self._hints[key] = close.best(query, cutoff)
-        return got
+        return close.best(query, cutoff)
 
     def follows_from_unparsed(self, article_id: str) -> bool:
         """True (and counted on that file) when `article_id` is unknown only because its file

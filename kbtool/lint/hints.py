@@ -33,9 +33,17 @@ class CloseNames:
         for i, name in enumerate(self.names):
             for g in _trigrams(name):
                 self._post.setdefault(g, []).append(i)
+        self._answers: dict[tuple[str, float], str | None] = {}
 
     def best(self, query: str, cutoff: float = 0.6) -> str | None:
-        """The indexed name most like `query` with difflib ratio >= cutoff, else None."""
+        """The indexed name most like `query` with difflib ratio >= cutoff, else None (each
+        answer kept: the same broken link is often copied into many articles)."""
+        key = (query, cutoff)
+        if key not in self._answers:
+            self._answers[key] = self._best(query, cutoff)
+        return self._answers[key]
+
+    def _best(self, query: str, cutoff: float) -> str | None:
         if not self.names or not query:
             return None
         grams = sorted((g for g in _trigrams(query) if g in self._post), key=lambda g: len(self._post[g]))
