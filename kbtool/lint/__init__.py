@@ -2,7 +2,7 @@
 
 Library API (the CLI is a thin wrapper):
 
-- `run_lint(kb, config, today=None, select=None, ignore=(), paths=None, changed=None) -> LintResult`
+- `run_lint(kb, config, today=None, select=None, ignore=(), paths=None, changed=None, jobs=None) -> LintResult`
 - `format_result(result, fmt, cwd=None)` for `text`, `json`, `github` and `sarif` (2.1.0)
 - `write_baseline(result, file)`, `load_baseline(file)`, `apply_baseline(result, baseline)`
 - `changed_files(ref, cwd)`: files changed since a git ref (for `--changed`)
@@ -12,7 +12,8 @@ Library API (the CLI is a thin wrapper):
 Modules: `rules` (the registry), `selection` (select/ignore/severity), `checks` (the
 checks, by concern), `sensitive` (secrets and personal data), `duplicates` (MinHash
 near-duplicates), `fix` (autofixes), `scope` (paths, --changed, suppressions),
-`output` (formats and baselines), `result` (Finding, LintResult, LintError).
+`output` (formats and baselines), `result` (Finding, LintResult, LintError),
+`parallel` (the per-article pass shared with forked workers on big KBs).
 
 Rule selection follows ruff: `select` (default: every non-opt-in rule) minus `ignore`,
 then `severity` overrides (`off` disables), `per_path_ignores`, and inline
@@ -91,18 +92,22 @@ def run_lint(
     ignore: Iterable[str] = (),
     paths: Iterable[Path] | None = None,
     changed: Iterable[Path] | None = None,
+    jobs: int | None = None,
 ) -> LintResult:
     """Lint a loaded KB. Cross-file rules always see the whole KB.
 
     `paths` limits the report to files under those paths; `changed` (files changed since a
     git ref, deleted ones included) limits it to findings on those files *or about them*
-    (a link into a changed file, a duplicate of one). Raises `LintError` for unknown codes.
+    (a link into a changed file, a duplicate of one). `jobs` caps the processes sharing the
+    per-article checks (default: the usable cores, on a KB big enough to pay for a fork; 1:
+    this process only); the findings are the same either way. Raises `LintError` for
+    unknown codes.
     """
     enabled = enabled_rules(config.lint, select, ignore)
     scope = Scope.of(paths, changed)
     ctx = LintContext(kb, config, today or date.today(), enabled, severity_fn(config.lint),
                       focus=scope.checker_focus, unparsed=_unparsed(kb))
-    run_checks(ctx)
+    run_checks(ctx, jobs)
     ctx.findings.extend(_loader_findings(ctx))
     kept, suppressed = filter_findings(ctx.findings, scope, ctx.suppressions, config)
     all_files = {a.path for a in kb.articles} | {d.path for d in kb.diagnostics}

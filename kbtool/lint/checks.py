@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -35,6 +35,7 @@ from ..content import (
 )
 from .authoring import check_authoring
 from .consistency import (
+    CodeMessage,
     check_conflicting_codes,
     check_fixed_known_issue,
     check_undeclared_codes,
@@ -42,6 +43,7 @@ from .consistency import (
 )
 from .hints import CloseNames
 from .links import LinkCheck
+from .parallel import each_article
 from .result import Finding
 from .rules import did_you_mean, is_known_selector, rule_for
 from .selection import SeverityFn
@@ -67,8 +69,10 @@ class LintContext:
     _real: dict[Path, Path] = field(default_factory=dict)
     unparsed: dict[str, Path] = field(default_factory=dict)  # id (file stem) -> file that failed to parse
     folded: dict[Path, int] = field(default_factory=dict)  # unparsed file -> findings folded into its error
+    code_messages: dict[str, list[CodeMessage]] = field(default_factory=dict)  # KB801: message -> its uses
     cache: dict[str, Any] = field(default_factory=dict)  # per-run lookups checks share (folder listings)
     _close: dict[str, CloseNames] = field(default_factory=dict)  # hint indexes, built on first use
+    _focused: dict[Path, bool] = field(default_factory=dict)
 
     def hint(self, index: str, names: Callable[[], Iterable[str]], query: str, cutoff: float) -> str | None:
         """The closest of `names()` to `query`, from an index built once per run and `index` key."""
@@ -119,14 +123,23 @@ class LintContext:
         ))
 
     def real(self, a: Article) -> Path:
-        """The article's fully resolved path (cached: resolving is a syscall per folder)."""
+        """The article's fully resolved path. Cached, and its folder's resolution shared by
+        the folder's files: `resolve()` costs a syscall per path segment, and 10,000 of them
+        took a third of a second. Only a file that is itself a symlink is resolved whole."""
         p = self._real.get(a.path)
         if p is None:
+            path = a.path
             try:
-                p = a.path.resolve()
+                if os.path.islink(path):
+                    p = path.resolve()
+                else:
+                    folder = self._real.get(path.parent)
+                    if folder is None:
+                        folder = self._real[path.parent] = path.parent.resolve()
+                    p = folder / path.name
             except (OSError, RuntimeError):
-                p = a.path
-            self._real[a.path] = p
+                p = path
+            self._real[path] = p
         return p
 
     def focused(self, a: Article) -> bool:
@@ -134,12 +147,19 @@ class LintContext:
         file's name, or a symlink, is resolved: resolving all 10,000 costs a second."""
         if self.focus is None:
             return False
-        names = self.cache.get("focus names")
-        if names is None:
-            names = self.cache["focus names"] = {p.name for p in self.focus}
-        if a.path.name not in names and not os.path.islink(a.path):
-            return False
-        return self.real(a) in self.focus
+        known = self._focused.get(a.path)
+        if known is None:
+            names = self.cache.get("focus names")
+            if names is None:
+                names = self.cache["focus names"] = {p.name for p in self.focus}
+            known = (a.path.name in names or os.path.islink(a.path)) and self.real(a) in self.focus
+            self._focused[a.path] = known
+        return known
+
+    def reports_pair(self, x: Article, y: Article) -> bool:
+        """False when a finding about the pair cannot be reported (`--changed`, and neither
+        changed): the pair checks skip it before placing and formatting it."""
+        return self.focus is None or self.focused(x) or self.focused(y)
 
     def placed(self, x: Article, y: Article) -> tuple[Article, Article]:
         """(where a pair finding goes, the other): the changed one if only one changed,
@@ -153,15 +173,21 @@ class LintContext:
         return (x, y) if kx > ky else (y, x)
 
 
-def run_checks(ctx: LintContext) -> None:
-    """Every check on every article, then the cross-file ones."""
+def run_checks(ctx: LintContext, jobs: int | None = None) -> None:
+    """Every check on every article, then the cross-file ones; `jobs` processes share the
+    per-article pass (None: as many as pay off, 1: this process only)."""
     checked = in_focus(ctx)
-    sensitive = SensitiveCheck.for_kb(ctx, checked) if ctx.on_any("KB6") else None
+    sensitive = SensitiveCheck(ctx) if ctx.on_any("KB6") else None
     links = LinkCheck(ctx)
-    for a in ctx.kb.articles:
+
+    def begin(chunk: Sequence[Article]) -> None:
+        if sensitive is not None:
+            sensitive.prepare(a for a in chunk if a.path in checked)
+
+    def check(a: Article) -> None:
         if a.path not in checked:
             collect_code_messages(ctx, a)  # KB801 compares every article's messages
-            continue
+            return
         check_front_matter(ctx, a)
         check_structure(ctx, a)
         check_freshness(ctx, a)
@@ -174,9 +200,13 @@ def run_checks(ctx: LintContext) -> None:
         check_undeclared_codes(ctx, a)
         collect_code_messages(ctx, a)
         check_fixed_known_issue(ctx, a)
-    live = [a for a in ctx.kb.articles if a.status != "retired"]
-    check_duplicate_titles(ctx, live)
-    check_near_duplicates(ctx, live)
+
+    def cross_file() -> None:
+        live = [a for a in ctx.kb.articles if a.status != "retired"]
+        check_duplicate_titles(ctx, live)
+        check_near_duplicates(ctx, live)
+
+    each_article(ctx, ctx.kb.articles, check, cross_file, begin=begin, jobs=jobs, work=len(checked))
     check_conflicting_codes(ctx)
     check_legacy_urls(ctx)
 
@@ -437,20 +467,19 @@ def _trailing_whitespace(ctx: LintContext, a: Article, lineno: int, line: str) -
 class SensitiveCheck:
     """KB601-KB607 in the body and the front-matter values of each article."""
 
-    def __init__(self, ctx: LintContext, scanner: SensitiveScanner, meta_text: dict[Path, str]) -> None:
+    def __init__(self, ctx: LintContext) -> None:
         self.ctx = ctx
-        self.scan = scanner.scan
-        self.meta_text = meta_text
+        self.scanner = SensitiveScanner(ctx.config)
+        self.scan = self.scanner.scan
+        self.meta_text: dict[Path, str] = {}
 
-    @classmethod
-    def for_kb(cls, ctx: LintContext, checked: set[Path]) -> SensitiveCheck:
-        """A check with its scanner prepared on the articles to be checked (bodies and
-        front-matter values)."""
-        scanner = SensitiveScanner(ctx.config)
-        articles = [a for a in ctx.kb.articles if a.path in checked]
-        meta_text = {a.path: "\n".join(map(str, a.meta.values())) for a in articles}
-        scanner.prepare("\n".join([a.body for a in articles] + list(meta_text.values())))
-        return cls(ctx, scanner, meta_text)
+    def prepare(self, articles: Iterable[Article]) -> None:
+        """Ready the scanner for the articles about to be checked (a chunk of the KB, or all
+        of it): their front-matter values as text, and only the token patterns that match
+        somewhere in them (one fast pass per pattern instead of one per article)."""
+        articles = list(articles)
+        self.meta_text = {a.path: "\n".join(map(str, a.meta.values())) for a in articles}
+        self.scanner.prepare("\n".join([a.body for a in articles] + list(self.meta_text.values())))
 
     def check(self, a: Article) -> None:
         body = a.body
@@ -548,6 +577,8 @@ def check_duplicate_titles(ctx: LintContext, live: list[Article]) -> None:
         members.sort(key=lambda m: (m.created or date.min, m.rel_path))
         first = members[0]
         for other in members[1:]:
+            if not ctx.reports_pair(other, first):
+                continue
             at, ref = ctx.placed(other, first)
             ctx.report(at, "KB502", at.line_of("title"), other=ref.rel_path, refs=(ctx.real(ref),))
 
@@ -567,7 +598,7 @@ def check_near_duplicates(ctx: LintContext, live: list[Article]) -> None:
     near = near_duplicates(texts, threshold, shingles=shingles, sets=sets) if ctx.on("KB501") else []  # all: KB503 skips them
     for i, j, score in near:
         x, y = live[i], live[j]
-        if _replacement_pair(x, y):
+        if _replacement_pair(x, y) or not ctx.reports_pair(x, y):
             continue
         at, ref = ctx.placed(x, y)
         ctx.report(at, "KB501", at.line_of("title"), other=ref.rel_path, percent=int(score * 100),
@@ -577,7 +608,7 @@ def check_near_duplicates(ctx: LintContext, live: list[Article]) -> None:
         skip = {(min(i, j), max(i, j)) for i, j, _ in near}
         for part, whole, score in contained(texts, threshold, skip, shingles=shingles, focus=focus, sets=sets):
             x, y = live[part], live[whole]
-            if not _replacement_pair(x, y):
+            if not _replacement_pair(x, y) and ctx.reports_pair(x, y):
                 ctx.report(x, "KB503", x.line_of("title"), other=y.rel_path, percent=int(score * 100),
                            threshold=f"{threshold:g}", refs=(ctx.real(y),), key=f"contained {y.rel_path}")
 

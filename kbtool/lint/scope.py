@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
+from operator import attrgetter
 from pathlib import Path, PurePosixPath
 
 from ..config import Config, LintConfig
@@ -106,5 +107,5 @@ def filter_findings(findings: Iterable[Finding], scope: Scope, suppressions: dic
             suppressed += 1
             continue
         kept.append(f)
-    kept.sort(key=lambda f: (f.rel_path, f.line, f.column, f.code, f.message))
+    kept.sort(key=attrgetter("rel_path", "line", "column", "code", "message"))
     return kept, suppressed
