@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +55,7 @@ _ASSIGN_FWD = _ASSIGN_KEY + r"[\"']?[ \t]*[=:]"
 _ASSIGN_TAIL_RE, _ASSIGN_RE = re.compile(_ASSIGN_TAIL), re.compile(_ASSIGN_FWD)
 _ASSIGN_TAIL_RE_I, _ASSIGN_RE_I = re.compile(_ASSIGN_TAIL, re.I), re.compile(_ASSIGN_FWD, re.I)
 _ASSIGN_ROOTS = ("pass", "pwd", "secret", "key", "token")
+_KEY_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz_-")
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _VALUE_RE = re.compile(r"""(["'])([^"'\n]*)\1|([^\s"'`,;&<>)\]}|]+)""")
 _EMAIL_DOMAIN_RE = re.compile(r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+([A-Za-z]{2,24}))(?![\w-])")
@@ -73,6 +76,8 @@ _CARD_RE = re.compile(r"[0-9]{4}(?:([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{1,7}|([ -])[0
 _AWS_SECRET_RE = re.compile(r"secret_access_key[\"']?\s*[=:]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])", re.I)
 _AZURE_KEY_RE = re.compile(r"(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{30,}={0,2})")
 _URL_CRED_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{1,20})://([^\s:/@'\"<>`]{1,64}):([^\s@/'\"<>`]{1,128})@([A-Za-z0-9.-]+)")
+_SCHEME_CHARS = frozenset(string.ascii_letters + string.digits + "+.-")
+_ASCII_LETTERS = frozenset(string.ascii_letters)
 _PHONE_RE = re.compile(r"\+[1-9][0-9]{0,2}(?:[ .-]?\(?[0-9]{1,4}\)?){2,5}|\([0-9]{3}\) ?[0-9]{3}-[0-9]{4}")
 _IBAN_RE = re.compile(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?")
 _CARD_IIN_RE = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|3[0689]|6(?:011|5|4[4-9]|22))")
@@ -269,7 +274,7 @@ class SensitiveScanner:
 
     def _url_credentials(self, s: _Scan) -> None:
         """KB608: `scheme://user:password@host` (before emails: it is a credential, not an address)."""
-        for m in _URL_CRED_RE.finditer(s.text):
+        for m in _url_credential_matches(s.text):
             password = m.group(3)
             if _is_placeholder(password) or password.startswith(("{", "%")):
                 continue
@@ -286,6 +291,8 @@ class SensitiveScanner:
         fwd, tail = _ASSIGN_RE, _ASSIGN_TAIL_RE
         if len(lower) != len(text):  # a character whose lower case is longer: keep offsets
             lower, fwd, tail = text, _ASSIGN_RE_I, _ASSIGN_TAIL_RE_I
+        elif not _root_before_separator(lower):
+            return
         for m in fwd.finditer(lower):
             sep = m.end() - 1
             # the key as the backward search from the separator finds it (48 characters back)
@@ -413,6 +420,51 @@ class SensitiveScanner:
             number = re.sub(r"\D", "", m.group(0))
             if 13 <= len(number) <= 19 and _CARD_IIN_RE.match(number) and luhn_ok(number):
                 s.add("KB607", m.start(), m.end(), {"last4": number[-4:]})
+
+
+def _root_before_separator(lower: str) -> bool:
+    """False only if no key root (`pass`, `key`, ...) of lowered `lower` is followed by the
+    rest of a key name (letters), a quote, blanks and then `=` or `:`, as every KB604 match
+    is: "key" and "token" are common words, but rarely right before a separator, and the
+    full pattern, tried at every position, costs ten times these few `find`s."""
+    n = len(lower)
+    for root in _ASSIGN_ROOTS:
+        r = lower.find(root)
+        while r != -1:
+            j = r + len(root)
+            stop = min(n, j + 12)
+            while j < stop and lower[j] in _KEY_LETTERS:
+                j += 1
+            if j < n and lower[j] in "\"'":
+                j += 1
+            while j < n and lower[j] in " \t":
+                j += 1
+            if j < n and lower[j] in "=:":
+                return True
+            r = lower.find(root, r + 1)
+    return False
+
+
+def _url_credential_matches(text: str) -> Iterator[re.Match[str]]:
+    """`_URL_CRED_RE.finditer(text)`, tried only at each `://`: a match's scheme is the run
+    of scheme characters right before one (2 to 21 of them, from a letter), so the leftmost
+    letter of that run, within reach and past the last match, is the one start that can
+    match. The plain `finditer` tries a 20-character scheme at every letter of the text."""
+    done = 0
+    p = text.find("://")
+    while p != -1:
+        start = p
+        while start > done and p - start < 21 and text[start - 1] in _SCHEME_CHARS:
+            start -= 1
+        while start < p - 1 and text[start] not in _ASCII_LETTERS:
+            start += 1
+        m = _URL_CRED_RE.match(text, start) if p - start >= 2 else None
+        if m is not None:
+            yield m
+            done = m.end()
+            p = text.find("://", done)
+        else:
+            p = text.find("://", p + 1)
 
 
 def iban_ok(candidate: str) -> bool:

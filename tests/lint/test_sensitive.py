@@ -6,13 +6,14 @@ tests assemble them from fragments."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 from kbfactory import front_matter, write_file
 
 from kbtool.config import ConfigError
-from kbtool.lint.sensitive import SensitiveScanner, luhn_ok, mask_token
+from kbtool.lint.sensitive import _URL_CRED_RE, SensitiveScanner, _url_credential_matches, luhn_ok, mask_token, shape
 
 # The articles these tests write: front-matter on lines 1-12, a blank line, the body from line 14.
 FAQ = {"type": "faq", "tags": ["fixture"], "created": "2025-01-10", "last_reviewed": "2026-10-01"}
@@ -188,3 +189,40 @@ def test_mask_token_shows_at_most_a_quarter() -> None:
     assert mask_token("ghp_" + "x" * 36, 4) == "'ghp_…' (40 chars)"
     assert mask_token("abcdefgh", 4) == "'ab…' (8 chars)"
     assert mask_token("abc", 3) == "'…' (3 chars)"
+
+
+def test_url_credentials_found_as_the_plain_regex_finds_them() -> None:
+    """The scan tries the credential pattern only at each `://`; on random text full of
+    scheme runs of every length, separators and near-misses it must find exactly what
+    `finditer` over every position finds."""
+    rng = random.Random(7)
+    tails = ["://u:p@h", "://:x@y", ":/", "://u@h", " ", "://u:p@", "://a:b@c://d:e@f", "\n"]
+    for _ in range(20_000):
+        text = "".join("".join(rng.choice("ab1+.-Z") for _ in range(rng.randint(0, 30))) + rng.choice(tails)
+                       for _ in range(rng.randint(1, 4)))
+        expected = [(m.start(), m.end()) for m in _URL_CRED_RE.finditer(text)]
+        assert [(m.start(), m.end()) for m in _url_credential_matches(text)] == expected, text
+
+
+def test_shape_keeps_offsets_on_any_text() -> None:
+    text = "Ünïcode 10.0.0.1 DE89 3704 ✓ \U0001F600 ab"
+    shaped = shape(text)
+    assert len(shaped) == len(text)
+    assert shaped.index("00.0.0.0") == text.index("10.0.0.1")
+    assert shaped.index("AA00") == text.index("DE89")
+
+
+def test_assignment_prefilter_never_hides_a_finding(scanner: SensitiveScanner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Texts the key-root prefilter waves through get the full scan; on random texts made of
+    key names, quotes, blanks, separators and values, skipping the others loses nothing."""
+    import kbtool.lint.sensitive as sensitive
+
+    rng = random.Random(11)
+    pieces = ["password", "Passphrase", "api_key", "API-KEY", "pwd", "auth_token", "token", "secret", "key",
+              "'", '"', " ", "\t", "=", ":", "x", "Hunter2!z9", "ok", "\n", "my", "PASSWORD"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(5000)]
+    filtered = [[h for h in scanner.scan(t) if h[0] == "KB604"] for t in texts]
+    assert sum(not sensitive._root_before_separator(t.lower()) for t in texts) > 500  # it does skip
+    monkeypatch.setattr(sensitive, "_root_before_separator", lambda lower: True)
+    assert [[h for h in scanner.scan(t) if h[0] == "KB604"] for t in texts] == filtered
+    assert sum(map(bool, filtered)) > 100  # the texts do hold findings
