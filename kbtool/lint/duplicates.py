@@ -18,6 +18,7 @@ import string
 from array import array
 from collections import defaultdict
 from collections.abc import Collection, Sequence
+from hashlib import blake2b
 from itertools import count
 
 import numpy as np
@@ -27,7 +28,7 @@ SHINGLE = 3
 MIN_SHINGLES = 10  # shorter texts (about a dozen words) are never compared
 MAX_BUCKET_PAIRS = 64
 SAMPLE_EVERY = 8  # containment: the shingles whose hash is 0 mod 8, the same ones in every text
-MIN_SAMPLES = 6  # a part shorter than this (about 50 words) is not reported as contained
+MIN_PART = 48  # a part of fewer shingles (about 50 words) is not reported as contained
 MAX_DF = 48  # a sampled shingle in more texts than this is boilerplate, not evidence  # a bucket larger than this pairs each member with its first few only
 
 # One pass: ASCII upper case to lower case, ASCII punctuation to spaces.
@@ -80,8 +81,15 @@ def words(text: str) -> list[bytes]:
     return text.encode("utf-8", "surrogatepass").translate(_FOLD).split()
 
 
+def word_hash(word: bytes) -> int:
+    """A word's 64-bit hash: its own content only (not the order words were first seen), so a
+    text's shingle hashes are the same in every run and every KB, and can be cached."""
+    return int.from_bytes(blake2b(word, digest_size=8).digest(), "little")
+
+
 def shingle_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """All word 3-shingle hashes (uint64), concatenated, and each text's [start, end) bounds."""
+    """All word 3-shingle hashes (uint64), concatenated, and each text's [start, end) bounds.
+    Each text's hashes depend on that text alone."""
     vocab: defaultdict[bytes, int] = defaultdict(count().__next__)
     ids = array("Q")  # word ids, straight into a C array (no list of Python ints)
     lengths = np.zeros(len(texts), dtype=np.int64)
@@ -89,7 +97,9 @@ def shingle_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         ws = words(text)
         lengths[i] = len(ws)
         ids.extend(map(vocab.__getitem__, ws))
-    arr = np.frombuffer(ids, dtype=np.uint64) if len(ids) else np.zeros(0, dtype=np.uint64)
+    # ids number the distinct words (a dict lookup each); each distinct word is hashed once
+    hashed = np.fromiter(map(word_hash, vocab), dtype=np.uint64, count=len(vocab))
+    arr = hashed[np.frombuffer(ids, dtype=np.uint64)] if len(ids) else np.zeros(0, dtype=np.uint64)
     n_sh = np.maximum(lengths - (SHINGLE - 1), 0)
     sh_end = np.cumsum(n_sh)
     sh_start = sh_end - n_sh
@@ -266,11 +276,11 @@ def _sample_pairs(hashes: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, n
     low24 = np.uint64((1 << 24) - 1)
     hd = distinct((hashes[keep] & ~low24) | doc[keep].astype(np.uint64))
     h, d = hd >> np.uint64(24), (hd & low24).astype(np.int64)
-    sizes = np.bincount(d, minlength=n)
     run_start = np.r_[0, np.flatnonzero(h[1:] != h[:-1]) + 1]
     run_len = np.diff(np.r_[run_start, h.size])
     ok = np.repeat(run_len <= MAX_DF, run_len)
     h, d = h[ok], d[ok]
+    sizes = np.bincount(d, minlength=n)  # the informative samples: boilerplate is no evidence either way
     found = []
     for off in range(1, MAX_DF):
         hit = np.flatnonzero(h[off:] == h[:-off])
@@ -301,10 +311,12 @@ def contained(texts: Sequence[str], threshold: float, skip: Collection[tuple[int
     if len(texts) < 2:
         return []
     hashes, bounds = shingles if shingles is not None else shingle_hashes(texts)
-    pairs, counts, sizes = _sample_pairs(hashes, bounds)
+    sets = sets or ShingleSets(hashes, bounds)
+    size = sets.size  # the part is the smaller set (exact, unlike the samples' sizes)
+    pairs, counts, samples = _sample_pairs(hashes, bounds)
     if focus is not None and len(pairs):
         marked = _marks(len(texts), focus)
-        part_col = np.where(sizes[pairs[:, 0]] <= sizes[pairs[:, 1]], pairs[:, 0], pairs[:, 1])
+        part_col = np.where(size[pairs[:, 0]] <= size[pairs[:, 1]], pairs[:, 0], pairs[:, 1])
         whole_col = pairs[:, 0] + pairs[:, 1] - part_col
         parts = marked.copy()
         parts[part_col[marked[whole_col]]] = True
@@ -313,17 +325,16 @@ def contained(texts: Sequence[str], threshold: float, skip: Collection[tuple[int
     if len(pairs) == 0:
         return []
     i, j = pairs[:, 0], pairs[:, 1]
-    part = np.where(sizes[i] <= sizes[j], i, j)
+    part = np.where(size[i] <= size[j], i, j)
     whole = i + j - part
-    ok = (sizes[part] >= MIN_SAMPLES) & (counts >= threshold * 0.8 * sizes[part])
+    ok = (size[part] >= MIN_PART) & (counts >= threshold * 0.8 * samples[part])
     if skip:
         n = len(texts)
         skipped = np.fromiter((x * n + y for x, y in skip), dtype=np.int64, count=len(skip))
         ok &= ~np.isin(i * n + j, skipped)
     order = np.flatnonzero(ok)  # the pairs in their (sorted) order: ties go to the first
     part, whole = part[order], whole[order]
-    sets = sets or ShingleSets(hashes, bounds)
-    ok = sets.size[part] <= 0.75 * sets.size[whole]
+    ok = size[part] <= 0.75 * size[whole]
     order, part, whole = order[ok], part[ok], whole[ok]
     score = sets.intersections(part, whole) / np.maximum(sets.size[part], 1)
     ok = score >= threshold

@@ -12,9 +12,11 @@ import pytest
 from kbfactory import front_matter, write_file
 
 from kbtool.lint.duplicates import (
+    MAX_DF,
     MIN_SHINGLES,
     NUM_PERM,
     choose_bands,
+    contained,
     lsh_candidates,
     minhash_signatures,
     near_duplicates,
@@ -83,9 +85,38 @@ def test_shingles_and_signatures_are_deterministic() -> None:
     assert sig.shape == (3, NUM_PERM) and (sig[1] == 0xFFFFFFFF).all() and (sig[2] == 0xFFFFFFFF).all()
     again = minhash_signatures(*shingle_hashes(texts))
     assert (sig == again).all()
-    # word ids are per batch, so compare within one: the same text twice, the same signature
     other = minhash_signatures(*shingle_hashes(["x y z w", "one two three four five", "one two three four five"]))
     assert (other[1] == other[2]).all() and not (other[0] == other[1]).all()
+    assert (other[1] == sig[0]).all()  # a text's signature does not depend on the texts beside it
+
+
+def test_a_texts_shingle_hashes_depend_on_it_alone() -> None:
+    """Content-defined hashes (not word ids in order of first sight), so a text's hashes and
+    signature can be kept between runs while other texts change."""
+    texts = random_texts(6, k=120, seed=3)
+    hashes, bounds = shingle_hashes(texts)
+    for i, text in enumerate(texts):
+        alone, _ = shingle_hashes([text])
+        assert (hashes[bounds[i, 0]:bounds[i, 1]] == alone).all()
+    assert shingle_hashes(["Hello, world again"])[0].tolist() == shingle_hashes(["hello world AGAIN"])[0].tolist()
+
+
+def test_containment_looks_past_boilerplate_samples() -> None:
+    """A short part mostly made of a KB-wide boilerplate paragraph plus a passage of one
+    article: the boilerplate's sampled shingles (in more than MAX_DF texts) are no evidence
+    either way, so the passage's samples alone propose the pair, and the exact sets decide."""
+    rng = random.Random(5)
+    vocab = [f"v{i}" for i in range(20000)]
+    boiler = " ".join(rng.choices(vocab, k=90))
+    others = [boiler + " " + " ".join(rng.choices(vocab, k=220)) for _ in range(MAX_DF + 10)]
+    passage = " ".join(rng.choices(vocab, k=320))
+    whole = boiler + " " + passage
+    part = boiler + " " + " ".join(passage.split()[:70])
+    texts = [*others, whole, part]
+    found = contained(texts, 0.8)
+    w, p = len(others), len(others) + 1
+    assert [(i, j) for i, j, _ in found] == [(p, w)]
+    assert found[0][2] >= 0.95
 
 
 # --- near_duplicates ---------------------------------------------------------------------------
