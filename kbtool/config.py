@@ -73,6 +73,7 @@ class Config:
     index_dir: Path
     site_dir: Path
     mkdocs_yml: Path
+    cache_dir: Path | None = None  # lint's cache (None: `.kbtool/cache` under the root)
     site_url: str = "https://help.example.com/"
     review_every: int = 365
     sections: dict[str, list[str]] = field(default_factory=lambda: {t: list(h) for t, h in DEFAULT_SECTIONS.items()})
@@ -101,6 +102,11 @@ class Config:
         return self.db if _is_db_url(self.db) else (self.root / self.db).resolve()
 
     @property
+    def lint_cache_dir(self) -> Path:
+        """Where `kbtool lint` keeps what it computed per article (`cache_dir`)."""
+        return self.cache_dir if self.cache_dir is not None else (self.root / ".kbtool" / "cache").resolve()
+
+    @property
     def articles_dir(self) -> Path:
         return self.kb / "articles"
 
@@ -110,7 +116,7 @@ class Config:
 
 
 _TOP_KEYS = {
-    "kb", "index_dir", "site_dir", "mkdocs_yml", "site_url", "review_every", "sections", "lint", "semantic",
+    "kb", "index_dir", "site_dir", "mkdocs_yml", "cache_dir", "site_url", "review_every", "sections", "lint", "semantic",
     "db", "store_ticket_text", "feedback_url", "search_url", "request_url", "support_email", "site_origins",
 }
 _LINT_KEYS = {
@@ -284,6 +290,7 @@ def load_config(cwd: Path | None = None, kb: Path | None = None) -> Config:
         index_dir=path_of("index_dir", ".kbtool/index"),
         site_dir=path_of("site_dir", "site"),
         mkdocs_yml=path_of("mkdocs_yml", "mkdocs.yml"),
+        cache_dir=path_of("cache_dir", ".kbtool/cache"),
         source=source,
     )
     if "site_url" in table:

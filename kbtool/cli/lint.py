@@ -38,10 +38,12 @@ def _codes(value: str | None) -> list[str] | None:
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule instead of the findings.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are errors (report only).")
 @click.option("-q", "--quiet", is_flag=True, help="Print the findings only: no summary line, no fix notes.")
+@click.option("--no-cache", is_flag=True,
+              help="Neither read nor write the lint cache (cache_dir, default .kbtool/cache).")
 def lint_cmd(kb: Path | None, paths: tuple[Path, ...], fmt: str, today: str | None, select: str | None,
              ignore: str | None, changed_ref: str | None, baseline_file: Path | None, write_baseline_file: Path | None,
              fix: bool, max_warnings: int | None, output_file: Path | None, list_rules: bool, statistics: bool,
-             exit_zero: bool, quiet: bool) -> None:
+             exit_zero: bool, quiet: bool, no_cache: bool) -> None:
     """Check the KB: schema, structure, freshness, links, duplicates, sensitive data, style.
 
     Prints `path:line:col: CODE message` per finding (or JSON, GitHub annotations, SARIF).
@@ -77,7 +79,8 @@ def lint_cmd(kb: Path | None, paths: tuple[Path, ...], fmt: str, today: str | No
 
             def run(k: KB) -> Any:
                 return L.run_lint(k, cfg, today=day, select=_codes(select), ignore=_codes(ignore) or (),
-                                  paths=list(paths) or None, changed=changed)
+                                  paths=list(paths) or None, changed=changed,
+                                  cache_dir=None if no_cache else cfg.lint_cache_dir)
 
             raw = run(kbase)
             result = L.apply_baseline(raw, baseline) if baseline is not None else raw

@@ -2,7 +2,8 @@
 
 Library API (the CLI is a thin wrapper):
 
-- `run_lint(kb, config, today=None, select=None, ignore=(), paths=None, changed=None, jobs=None) -> LintResult`
+- `run_lint(kb, config, today=None, select=None, ignore=(), paths=None, changed=None, jobs=None,
+  cache_dir=None) -> LintResult`
 - `format_result(result, fmt, cwd=None)` for `text`, `json`, `github` and `sarif` (2.1.0)
 - `write_baseline(result, file)`, `load_baseline(file)`, `apply_baseline(result, baseline)`
 - `changed_files(ref, cwd)`: files changed since a git ref (for `--changed`)
@@ -13,7 +14,8 @@ Modules: `rules` (the registry), `selection` (select/ignore/severity), `checks` 
 checks, by concern), `sensitive` (secrets and personal data), `duplicates` (MinHash
 near-duplicates), `fix` (autofixes), `scope` (paths, --changed, suppressions),
 `output` (formats and baselines), `result` (Finding, LintResult, LintError),
-`parallel` (the per-article pass shared with forked workers on big KBs).
+`parallel` (the per-article pass shared with forked workers on big KBs), `cache` (shingle
+hashes and signatures kept between runs).
 
 Rule selection follows ruff: `select` (default: every non-opt-in rule) minus `ignore`,
 then `severity` overrides (`off` disables), `per_path_ignores`, and inline
@@ -93,6 +95,7 @@ def run_lint(
     paths: Iterable[Path] | None = None,
     changed: Iterable[Path] | None = None,
     jobs: int | None = None,
+    cache_dir: Path | None = None,
 ) -> LintResult:
     """Lint a loaded KB. Cross-file rules always see the whole KB.
 
@@ -100,13 +103,15 @@ def run_lint(
     git ref, deleted ones included) limits it to findings on those files *or about them*
     (a link into a changed file, a duplicate of one). `jobs` caps the processes sharing the
     per-article checks (default: the usable cores, on a KB big enough to pay for a fork; 1:
-    this process only); the findings are the same either way. Raises `LintError` for
-    unknown codes.
+    this process only); the findings are the same either way. `cache_dir` keeps what the
+    duplicate checks compute per text between runs (`kbtool.lint.cache`; None: no cache),
+    which changes their cost, never their findings. Raises `LintError` for unknown codes.
     """
     enabled = enabled_rules(config.lint, select, ignore)
     scope = Scope.of(paths, changed)
     ctx = LintContext(kb, config, today or date.today(), enabled, severity_fn(config.lint),
-                      focus=scope.checker_focus, unparsed=_unparsed(kb))
+                      focus=scope.checker_focus, unparsed=_unparsed(kb),
+                      cache_file=_cache_file(cache_dir, kb) if cache_dir is not None else None)
     run_checks(ctx, jobs)
     ctx.findings.extend(_loader_findings(ctx))
     kept, suppressed = filter_findings(ctx.findings, scope, ctx.suppressions, config)
@@ -115,6 +120,12 @@ def run_lint(
     # files reported on: those in scope, plus (with `changed`) unchanged ones linking into them
     files = len(scope_files | {f.path for f in kept})
     return LintResult(kept, files, suppressed=suppressed)
+
+
+def _cache_file(cache_dir: Path, kb: KB) -> Path:
+    from .cache import cache_file  # numpy: only when a cache is asked for
+
+    return cache_file(cache_dir, kb.root)
 
 
 def _unparsed(kb: KB) -> dict[str, Path]:

@@ -73,6 +73,7 @@ class LintContext:
     cache: dict[str, Any] = field(default_factory=dict)  # per-run lookups checks share (folder listings)
     _close: dict[str, CloseNames] = field(default_factory=dict)  # hint indexes, built on first use
     _focused: dict[Path, bool] = field(default_factory=dict)
+    cache_file: Path | None = None  # the lint cache (`lint.cache`); None: none
 
     def hint(self, index: str, names: Callable[[], Iterable[str]], query: str, cutoff: float) -> str | None:
         """The closest of `names()` to `query`, from an index built once per run and `index` key."""
@@ -232,7 +233,10 @@ def _names_any(a: Article, names: set[str]) -> bool:
     if a.replaced_by in names or any(r in names for r in a.related):
         return True
     for link in a.links:
-        for part in unquote(link.target.partition("#")[0]).split("/"):
+        target = link.target
+        if "%" not in target and not any(n in target for n in names):
+            continue  # no name in it, even as a substring: the usual case, decided fast
+        for part in unquote(target.partition("#")[0]).split("/"):
             if os.path.splitext(part)[0] in names:
                 return True
     return False
@@ -588,14 +592,23 @@ def check_near_duplicates(ctx: LintContext, live: list[Article]) -> None:
     A retired article and its replacement are never a pair."""
     if not ctx.on("KB501") and not ctx.on("KB503"):
         return
-    from .duplicates import ShingleSets, contained, near_duplicates, shingle_hashes  # numpy: only when needed
+    from .cache import shingled  # numpy: only when needed
+    from .duplicates import ShingleSets, contained, near_duplicates
 
     threshold = ctx.config.lint.duplicate_threshold
     texts = [f"{a.title}\n{a.body}" for a in live]
-    shingles = shingle_hashes(texts) if len(texts) > 1 else None
-    sets = ShingleSets(*shingles) if shingles is not None else None
+    if len(texts) < 2:
+        return
+    sh = shingled(texts, ctx.cache_file)
+    shingles = (sh.hashes, sh.bounds)
+    sets = ShingleSets(*shingles)
     focus = [i for i, a in enumerate(live) if ctx.focused(a)] if ctx.focus is not None else None
-    near = near_duplicates(texts, threshold, shingles=shingles, sets=sets) if ctx.on("KB501") else []  # all: KB503 skips them
+    # KB503 skips the near pairs. A near pair's sizes are within `threshold` of each other and
+    # a contained part is at most 3/4 of its whole, so above 0.75 no near pair can be a
+    # contained one and the near pairs outside the focus need not be weighed at all.
+    near_focus = focus if threshold > 0.75 else None
+    near = (near_duplicates(texts, threshold, shingles=shingles, sets=sets, signatures=sh.signatures, focus=near_focus)
+            if ctx.on("KB501") else [])
     for i, j, score in near:
         x, y = live[i], live[j]
         if _replacement_pair(x, y) or not ctx.reports_pair(x, y):

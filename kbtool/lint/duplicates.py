@@ -188,21 +188,26 @@ def lsh_candidates(sig: np.ndarray, bands: int, rows: int, eligible: np.ndarray)
 
 def near_duplicates(texts: Sequence[str], threshold: float, num_perm: int = NUM_PERM,
                     shingles: tuple[np.ndarray, np.ndarray] | None = None,
-                    sets: ShingleSets | None = None) -> list[tuple[int, int, float]]:
+                    sets: ShingleSets | None = None, signatures: np.ndarray | None = None,
+                    focus: Collection[int] | None = None) -> list[tuple[int, int, float]]:
     """Pairs (i, j, jaccard) of texts whose word 3-shingle sets have Jaccard >= threshold.
 
     Sub-quadratic: MinHash + LSH proposes candidates, the exact Jaccard index decides.
-    `shingles` is `shingle_hashes(texts)` and `sets` its `ShingleSets` when the caller
-    already has them.
+    `shingles` is `shingle_hashes(texts)`, `sets` its `ShingleSets` and `signatures` its
+    `minhash_signatures` when the caller already has them. `focus` keeps the pairs with a
+    member among those indexes (decided before the exact check, the costly part).
     """
     if len(texts) < 2:
         return []
     hashes, bounds = shingles if shingles is not None else shingle_hashes(texts)
     sizes = bounds[:, 1] - bounds[:, 0]
     eligible = sizes >= MIN_SHINGLES
-    sig = minhash_signatures(hashes, bounds, num_perm)
-    bands, rows = choose_bands(threshold, num_perm)
+    sig = signatures if signatures is not None else minhash_signatures(hashes, bounds, num_perm)
+    bands, rows = choose_bands(threshold, sig.shape[1])
     cand = lsh_candidates(sig, bands, rows, eligible)
+    if focus is not None and cand.size:
+        marked = _marks(len(texts), focus)
+        cand = cand[marked[cand[:, 0]] | marked[cand[:, 1]]]
     if cand.size == 0:
         return []
     sets = sets or ShingleSets(hashes, bounds)

@@ -1,0 +1,136 @@
+"""The lint cache: each text's word-shingle hashes and MinHash signature, kept between runs.
+
+The duplicate checks (KB501, KB503) hash every live article's word shingles and sign each
+with MinHash: the biggest single cost of linting a big KB, and the same work every run
+for the articles that did not change. A text's hashes and signature depend on that text
+alone (`duplicates.word_hash`), so they are kept per text, keyed by a digest of it, and a
+run computes them for new and edited texts only, as ruff or ESLint's `--cache` skip
+unchanged files.
+
+The cache is best-effort and never changes a result: a missing, unreadable, corrupt or
+older-format file is a cold start, and a file that cannot be written (read-only checkout,
+full disk) is skipped. It is one `.npz` of plain arrays, read without pickle (a cache
+file cannot run code), written aside and renamed into place, so a concurrent run reads
+the old file or the new one, never half of either. It holds the texts of the last run
+only, so it never grows past one KB's worth.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .duplicates import NUM_PERM, SHINGLE, minhash_signatures, shingle_hashes
+
+# Bump when shingling, word hashing or signing changes: an older file is then ignored.
+FORMAT = f"kbtool-lint-shingles 1 k={SHINGLE} perm={NUM_PERM} blake2b-words"
+_DIGEST = 16
+
+
+@dataclass
+class Shingled:
+    """The shingle hashes of some texts (concatenated, with each text's [start, end) bounds)
+    and their MinHash signatures, with how many texts came from the cache."""
+
+    hashes: np.ndarray
+    bounds: np.ndarray
+    signatures: np.ndarray
+    cached: int = 0
+
+
+def cache_file(cache_dir: Path, kb_root: Path) -> Path:
+    """The cache file for one KB (several KBs of a project share the folder)."""
+    digest = hashlib.sha1(str(kb_root).encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return cache_dir / f"lint-shingles-{kb_root.name}-{digest}.npz"
+
+
+def shingled(texts: Sequence[str], file: Path | None = None) -> Shingled:
+    """Hashes and signatures of `texts`, those of unchanged texts read from `file` (None:
+    no cache), and `file` rewritten when anything changed."""
+    if file is None:
+        hashes, bounds = shingle_hashes(texts)
+        return Shingled(hashes, bounds, minhash_signatures(hashes, bounds))
+    digests = [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=_DIGEST).digest() for t in texts]
+    old = _read(file)
+    row_of = old.rows if old is not None else {}
+    rows = np.array([row_of.get(d, -1) for d in digests], dtype=np.int64)
+    miss = np.flatnonzero(rows < 0)
+    fresh_h, fresh_b = shingle_hashes([texts[i] for i in miss.tolist()])
+    fresh_sig = minhash_signatures(fresh_h, fresh_b)
+    if old is None or miss.size == len(texts):
+        hashes, bounds, sig = fresh_h, fresh_b, fresh_sig
+    else:
+        hashes, bounds, sig = _assemble(old, rows, miss, fresh_h, fresh_b, fresh_sig)
+    if old is None or miss.size or len(row_of) != len(set(digests)):
+        _write(file, digests, hashes, bounds, sig)
+    return Shingled(hashes, bounds, sig, cached=len(texts) - int(miss.size))
+
+
+@dataclass
+class _Cached:
+    rows: dict[bytes, int]
+    hashes: np.ndarray
+    bounds: np.ndarray
+    signatures: np.ndarray
+
+
+def _read(file: Path) -> _Cached | None:
+    try:
+        with np.load(file, allow_pickle=False) as z:
+            if str(z["format"]) != FORMAT:
+                return None
+            raw = z["digests"].tobytes()
+            hashes, bounds, sig = z["hashes"], z["bounds"], z["signatures"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None  # none yet, unreadable, or not ours: a cold start
+    n = len(bounds)
+    shapes_ok = (len(raw) == n * _DIGEST and sig.shape == (n, NUM_PERM) and bounds.ndim == 2 and bounds.shape[1] == 2
+                 and (hashes.dtype, bounds.dtype, sig.dtype) == (np.uint64, np.int64, np.uint32))
+    if not shapes_ok or (n and (bounds.min() < 0 or bounds.max() > len(hashes) or (bounds[:, 1] < bounds[:, 0]).any())):
+        return None
+    rows = {raw[k * _DIGEST:(k + 1) * _DIGEST]: k for k in range(n)}
+    return _Cached(rows, hashes, bounds, sig)
+
+
+def _assemble(old: _Cached, rows: np.ndarray, miss: np.ndarray, fresh_h: np.ndarray, fresh_b: np.ndarray,
+              fresh_sig: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The texts' hashes in text order, each from the cache or from the fresh batch, in one
+    gather from the two arrays laid end to end."""
+    n = len(rows)
+    start = np.empty(n, dtype=np.int64)
+    length = np.empty(n, dtype=np.int64)
+    hit = rows >= 0
+    start[hit], length[hit] = old.bounds[rows[hit], 0], old.bounds[rows[hit], 1] - old.bounds[rows[hit], 0]
+    start[miss], length[miss] = fresh_b[:, 0] + old.hashes.size, fresh_b[:, 1] - fresh_b[:, 0]
+    end = np.cumsum(length)
+    bounds = np.stack([end - length, end], axis=1)
+    src = np.repeat(start - bounds[:, 0], length) + np.arange(int(end[-1]) if n else 0)
+    hashes = np.concatenate([old.hashes, fresh_h])[src]
+    sig = np.empty((n, NUM_PERM), dtype=np.uint32)
+    sig[hit] = old.signatures[rows[hit]]
+    sig[miss] = fresh_sig
+    return hashes, bounds, sig
+
+
+def _write(file: Path, digests: list[bytes], hashes: np.ndarray, bounds: np.ndarray, sig: np.ndarray) -> None:
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            np.savez(fh, format=np.array(FORMAT), digests=np.frombuffer(b"".join(digests), dtype=np.uint8),
+                     hashes=hashes, bounds=bounds, signatures=sig)
+        os.replace(tmp, file)
+    except OSError:  # read-only, full or locked: this run goes without
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+__all__ = ["FORMAT", "Shingled", "cache_file", "shingled"]
