@@ -52,6 +52,7 @@ from .tags import TAG_RE, normalise_tag
 
 SUPPRESS_RE = re.compile(r"<!--\s*kbtool:\s*disable=([^>]*?)\s*-->")
 TODO_RE = re.compile(r"\b(?:TODO|FIXME)\b")
+_NOT_WORD_RE = re.compile(r"[\W_]+")
 
 
 @dataclass
@@ -563,7 +564,7 @@ def check_tags(ctx: LintContext, a: Article) -> None:
 
 def norm_title(text: str) -> str:
     """A title compared ignoring case, punctuation and spacing."""
-    return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())
+    return " ".join(_NOT_WORD_RE.sub(" ", text.casefold()).split())
 
 
 def check_duplicate_titles(ctx: LintContext, live: list[Article]) -> None:

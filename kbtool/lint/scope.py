@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
+from functools import cached_property
 from operator import attrgetter
 from pathlib import Path, PurePosixPath
 
@@ -65,6 +66,10 @@ class Scope:
         focus = {norm(p) for p in changed} if changed is not None else None
         return cls(roots, focus, {resolved(p) for p in focus} if focus is not None else set())
 
+    @cached_property
+    def _focus_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in (self.focus or set()) | self.focus_resolved)
+
     @property
     def checker_focus(self) -> set[Path] | None:
         """The changed files, resolved, for pair findings to prefer (None without --changed)."""
@@ -73,6 +78,9 @@ class Scope:
     def contains(self, path: Path, refs: tuple[Path, ...] = ()) -> bool:
         if self.roots is None and self.focus is None:
             return True
+        if self.roots is None and self.focus is not None and path.name not in self._focus_names:
+            # normalising keeps the file's name: a file of another name is not a changed one
+            return any(r in self.focus_resolved for r in refs)
         p = norm(path, self._dirs)
         if self.roots is not None and not any(p == r or r in p.parents for r in self.roots):
             return False
