@@ -32,7 +32,7 @@ from .. import semantic as semantic_mod
 from ..config import Config
 from ..content import KB, Article, load_article, load_kb
 from ..progress import Progress
-from .bm25 import CompiledBM25F
+from .bm25 import BM25View, CompiledBM25F
 from .forward import FORWARD, FORWARD_DELTA, FORWARD_FIELDS, Forward, ForwardBuilder, base_drop, embedding_docs
 from .query import DEFAULT_STATUSES, BadQuery, Filters, Hit, SearchResult, Snapshot
 from .schema import TermMemo, analyze, document, make_schema, search_line, search_tokens, stem, texts, tokens
@@ -58,7 +58,7 @@ from .writer import FastWriter
 
 __all__ = [
     "DEFAULT_STATUSES", "FORMAT_VERSION", "FORWARD", "FORWARD_FIELDS", "KEEP_BUILDS", "MANIFEST",
-    "BadQuery", "BuildReport", "CompiledBM25F", "Filters", "Forward", "Hit", "Index", "IndexBusy", "IndexProblem",
+    "BM25View", "BadQuery", "BuildReport", "CompiledBM25F", "Filters", "Forward", "Hit", "Index", "IndexBusy", "IndexProblem",
     "SearchResult", "Snapshot", "analyze", "current_build", "search", "update_index",
 ]
 

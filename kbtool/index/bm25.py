@@ -138,3 +138,55 @@ class CompiledBM25F:
             return np.zeros(self.n_docs, dtype=bool)
         offsets, _ = self._gather(rows)
         return np.bincount(self.W.indices[offsets], minlength=self.n_docs) > 0
+
+
+class BM25View:
+    """BM25F weights whose statistics (N, document frequencies, average lengths) come from
+    some documents only, an audience's view, scoring into arrays over all documents (0
+    outside the view). Public callers are scored from public content alone, so nothing an
+    internal, draft or retired article holds changes a public score, gate or confidence.
+
+    Search (`Snapshot.statistics`, "whoosh" model) and suggest (`Statistics`, "summed") both
+    score through one."""
+
+    def __init__(self, bm25: CompiledBM25F, docs: np.ndarray | None, n_docs: int) -> None:
+        self.bm25 = bm25
+        self.docs = docs  # the view's documents in the full numbering (None: all of them)
+        self.n_docs = n_docs  # documents in the full numbering: the length of a score vector
+
+    @classmethod
+    def compile(cls, doc: np.ndarray, fld: np.ndarray, term: np.ndarray, count: np.ndarray, lengths: np.ndarray,
+                n_terms: int, weights: Iterable[float], k1: float, b: float | Sequence[float], model: str = "summed",
+                docs: np.ndarray | None = None) -> BM25View:
+        """The view over `docs` (None: every document) of the (doc, field, term, count)
+        postings and per-document field `lengths` that `CompiledBM25F` takes."""
+        n_docs = len(lengths)
+        if docs is not None:  # the view's own numbering: 0..len(docs)-1
+            local = np.full(n_docs, -1, dtype=np.int64)
+            local[docs] = np.arange(len(docs))
+            keep = local[doc] >= 0
+            doc, fld, term, count, lengths = local[doc[keep]], fld[keep], term[keep], count[keep], lengths[docs]
+        return cls(CompiledBM25F(doc, fld, term, count, lengths, n_terms, weights, k1, b, model=model), docs, n_docs)
+
+    @property
+    def size(self) -> int:
+        """Documents in the view."""
+        return self.bm25.n_docs
+
+    def score(self, rows: np.ndarray, wts: np.ndarray) -> np.ndarray:
+        """`CompiledBM25F.score` over the view, spread over all documents."""
+        s = self.bm25.score(rows, wts)
+        if self.docs is None:
+            return s
+        out = np.zeros(self.n_docs)
+        out[self.docs] = s
+        return out
+
+    def matches(self, rows: np.ndarray) -> np.ndarray:
+        """`CompiledBM25F.matches` over the view, spread over all documents."""
+        m = self.bm25.matches(rows)
+        if self.docs is None:
+            return m
+        out = np.zeros(self.n_docs, dtype=bool)
+        out[self.docs] = m
+        return out

@@ -22,7 +22,7 @@ from whoosh.fields import Schema
 from whoosh.scoring import BM25F
 
 from .. import semantic as semantic_mod
-from .bm25 import BM25_B, BM25_K1, CompiledBM25F
+from .bm25 import BM25_B, BM25_K1, BM25View, CompiledBM25F
 from .forward import FORWARD, SEARCH_FIELDS, Forward, load_search
 from .highlight import MarkerFormatter, fragment, fragmenter, highlight_terms
 from .schema import BOOSTS, STEMMED_FIELDS, analyze
@@ -257,32 +257,6 @@ class Phrase:
     weight: float
 
 
-@dataclass
-class Statistics:
-    """Compiled BM25F weights whose statistics (N, document frequencies, average lengths)
-    come from some rows only, scoring into arrays over all rows (0 elsewhere)."""
-
-    bm25: CompiledBM25F
-    rows: np.ndarray | None  # the rows counted (None: all)
-    n: int
-
-    def score(self, qrows: np.ndarray, wts: np.ndarray) -> np.ndarray:
-        s = self.bm25.score(qrows, wts)
-        if self.rows is None:
-            return s
-        out = np.zeros(self.n)
-        out[self.rows] = s
-        return out
-
-    def matches(self, qrows: np.ndarray) -> np.ndarray:
-        m = self.bm25.matches(qrows)
-        if self.rows is None:
-            return m
-        out = np.zeros(self.n, dtype=bool)
-        out[self.rows] = m
-        return out
-
-
 def public_filters(f: Filters) -> Filters | None:
     """The documents a public caller may see under `f` (public, of its statuses), whose
     statistics alone score its search; None when `f` is not a public search."""
@@ -323,7 +297,7 @@ class PlainWords:
         self.bm25 = CompiledBM25F(doc, fld, term, count, lengths, len(vocab), [BOOSTS[f] for f in SEARCH_FIELDS],
                                   BM25_K1, BM25_B, model="whoosh")
         self._arrays = (doc, fld, term, count, lengths)
-        self._views: dict[tuple[object, ...], Statistics] = {}
+        self._views: dict[tuple[object, ...], BM25View] = {}
         self.term_ids = {t: i for i, t in enumerate(vocab)}
         self.field_no = {name: i for i, name in enumerate(SEARCH_FIELDS)}
         meta = json.loads(b"[" + b",".join(lines) + b"]")
@@ -416,27 +390,22 @@ class PlainWords:
             self._masks[key] = None if ok is None else np.asarray(ok, dtype=bool)
         return self._masks[key]
 
-    def statistics(self, f: Filters) -> Statistics:
+    def statistics(self, f: Filters) -> BM25View:
         """The weights a search under `f` scores with: over every document, or for a public
         search over the public documents only (`public_filters`), so that hidden articles
         change no public score (cached per view)."""
         view = public_filters(f)
         if view is None:
-            return Statistics(self.bm25, None, self.n)
+            return BM25View(self.bm25, None, self.n)
         key = view.key()
         if key not in self._views:
             mask = self.mask(view)
             rows = np.arange(self.n) if mask is None else np.flatnonzero(mask)
-            new = np.full(self.n, -1, dtype=np.int64)
-            new[rows] = np.arange(len(rows))
-            doc, fld, term, count, lengths = self._arrays
-            keep = new[doc] >= 0
-            bm25 = CompiledBM25F(new[doc[keep]], fld[keep], term[keep], count[keep], lengths[rows],
-                                 self.bm25.n_terms, [BOOSTS[name] for name in SEARCH_FIELDS], BM25_K1, BM25_B,
-                                 model="whoosh")
             if len(self._views) > 8:
                 self._views.clear()
-            self._views[key] = Statistics(bm25, rows, self.n)
+            self._views[key] = BM25View.compile(*self._arrays, self.bm25.n_terms,
+                                                [BOOSTS[name] for name in SEARCH_FIELDS], BM25_K1, BM25_B,
+                                                model="whoosh", docs=rows)
         return self._views[key]
 
     def scores(self, plan: Plan, phrase_matches: list[np.ndarray],

@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from .. import semantic
 from ..config import Config
 from ..content import KB, Article
-from ..index import FORWARD_FIELDS, CompiledBM25F, Forward, Index, IndexProblem, Snapshot, analyze, current_build
+from ..index import FORWARD_FIELDS, BM25View, Forward, Index, IndexProblem, Snapshot, analyze, current_build
 from ..semantic import Embeddings
 from .ticket import (
     CODE_TOKEN,
@@ -219,16 +219,15 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Statistics:
-    """One audience's BM25F view: N, idf and average field lengths over the documents it may see.
+    """One audience's BM25F view (`BM25View`: N, idf and average field lengths over the
+    documents it may see) with what suggest measures against it.
 
     Public callers are scored from public content alone, so what internal, draft or retired
     articles contain changes nothing a public caller gets: not the ranking, not the evidence
     gate, not the confidence (hidden articles sharing a public article's words would otherwise
     lower its idf and could turn a "high" answer into none, which tells the caller they exist)."""
 
-    bm25: CompiledBM25F
-    docs: np.ndarray | None  # the view's documents in engine order (None: every document)
-    n_docs: int  # documents in the engine (the length of a score vector)
+    view: BM25View
     idf: np.ndarray  # per term, over the view's documents
     term_ceiling: np.ndarray  # the most a term can score: saturated in the heaviest field
     unit: float  # the unit of evidence: what a word no other document has scores, saturated in the title
@@ -236,27 +235,21 @@ class Statistics:
     @classmethod
     def compile(cls, forward: Forward, docs: np.ndarray | None = None) -> Statistics:
         """The view over `docs` (positions in `forward.docs`; None: all of them)."""
-        n_docs, n_terms = len(forward.docs), len(forward.vocab)
         w = np.array([FIELD_WEIGHTS[f] for f in FORWARD_FIELDS])
-        doc, fld, term, count, lengths = forward.doc, forward.fld, forward.term, forward.count, forward.lengths
-        if docs is not None:  # the view's own document numbering: 0..len(docs)-1
-            local = np.full(n_docs, -1, dtype=np.int64)
-            local[docs] = np.arange(len(docs))
-            keep = local[doc] >= 0
-            doc, fld, term, count, lengths = local[doc[keep]], fld[keep], term[keep], count[keep], lengths[docs]
-        bm25 = CompiledBM25F(doc, fld, term, count, lengths, n_terms, w, K1, [FIELD_B[f] for f in FORWARD_FIELDS])
-        n_view = len(lengths)
-        return cls(bm25, docs, n_docs, bm25.idf, bm25.idf * (K1 + 1.0) * w.max(),
-                   float(np.log(1.0 + (n_view + 0.5) / 0.5) * (K1 + 1.0) * w.max()))
+        view = BM25View.compile(forward.doc, forward.fld, forward.term, forward.count, forward.lengths,
+                                len(forward.vocab), w, K1, [FIELD_B[f] for f in FORWARD_FIELDS], docs=docs)
+        idf = view.bm25.idf
+        return cls(view, idf, idf * (K1 + 1.0) * w.max(),
+                   float(np.log(1.0 + (view.size + 0.5) / 0.5) * (K1 + 1.0) * w.max()))
+
+    @property
+    def W(self) -> sp.csr_matrix:  # noqa: N802 (the weight matrix's name across the engine)
+        """The view's terms × documents weights, fields summed."""
+        return self.view.bm25.W
 
     def score(self, ids: np.ndarray, wts: np.ndarray) -> np.ndarray:
         """BM25F score of every engine document (0 outside the view) for weighted query terms."""
-        s = self.bm25.score(ids, wts)
-        if self.docs is None:
-            return s
-        out = np.zeros(self.n_docs)
-        out[self.docs] = s
-        return out
+        return self.view.score(ids, wts)
 
 
 # --- the engine ---------------------------------------------------------------------------
@@ -280,14 +273,14 @@ class Engine:
         public_stats = self.everything if visible.all() else Statistics.compile(forward, np.flatnonzero(visible))
         self.stats = {"internal": self.everything, "public": public_stats}
         # a term a public caller may know about: some document of the public view has it
-        self.public_terms = np.asarray(public_stats.bm25.W.getnnz(axis=1) > 0).ravel()
+        self.public_terms = np.asarray(public_stats.W.getnnz(axis=1) > 0).ravel()
 
     def _compile_scores(self, forward: Forward) -> None:
         """The BM25F weights over every document (internal callers' view), and per-field term presence."""
         n_docs, n_terms, n_f = len(forward.docs), len(forward.vocab), self.n_fields
         self.everything = Statistics.compile(forward)
         self.idf = self.everything.idf  # (insights' gap terms: over all content)
-        self.W = self.everything.bm25.W  # terms × docs, fields summed
+        self.W = self.everything.W  # terms × docs, fields summed
         # docs × (term·F + field) presence, for the per-field `why` of the top hits
         self.presence = sp.csr_matrix(
             (np.ones(len(forward.doc), dtype=np.int8), (forward.doc, forward.term.astype(np.int64) * n_f + forward.fld)),
