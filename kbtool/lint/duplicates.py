@@ -182,7 +182,16 @@ def lsh_candidates(sig: np.ndarray, bands: int, rows: int, eligible: np.ndarray)
     allp = np.concatenate(pairs).astype(np.int64)
     allp.sort(axis=1)
     n = int(sig.shape[0])
-    keys = distinct(allp[:, 0] * n + allp[:, 1])
+    return _pairs(distinct(_pair_keys(allp[:, 0], allp[:, 1], n)), n)
+
+
+def _pair_keys(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
+    """One int64 per pair of text numbers below `n` (which sorts as the pairs do)."""
+    return i * n + j
+
+
+def _pairs(keys: np.ndarray, n: int) -> np.ndarray:
+    """The (m x 2) pairs back from `_pair_keys`."""
     return np.stack([keys // n, keys % n], axis=1)
 
 
@@ -223,9 +232,15 @@ def near_duplicates(texts: Sequence[str], threshold: float, num_perm: int = NUM_
     return list(zip(i[hit].tolist(), j[hit].tolist(), jac[hit].tolist()))
 
 
-_DOC_SHIFT = np.uint64(40)  # a set key: the text's number above, the shingle's top 40 bits below
-_LOW = np.uint64((1 << 40) - 1)
+DOC_BITS = 24  # keys pack a text's number in 24 bits above a shingle hash's top 40
+_DOC_SHIFT = np.uint64(64 - DOC_BITS)  # a set key: the text's number above, the shingle's top 40 bits below
+_LOW = np.uint64((1 << (64 - DOC_BITS)) - 1)
 _BATCH = 1 << 22  # set elements looked up per vectorised pass (bounded memory)
+
+
+def _check_count(n: int) -> None:
+    if n >= 1 << DOC_BITS:
+        raise ValueError(f"more than {1 << DOC_BITS:,} texts: too many to compare for near-duplicates")
 
 
 class ShingleSets:
@@ -240,10 +255,9 @@ class ShingleSets:
 
     def __init__(self, hashes: np.ndarray, bounds: np.ndarray) -> None:
         n = len(bounds)
-        if n >= 1 << 24:
-            raise ValueError("more than 16 million texts")
+        _check_count(n)
         doc = np.repeat(np.arange(n, dtype=np.uint64), bounds[:, 1] - bounds[:, 0])
-        self.keys = distinct((doc << _DOC_SHIFT) | (hashes >> np.uint64(24)))
+        self.keys = distinct((doc << _DOC_SHIFT) | (hashes >> np.uint64(DOC_BITS)))
         owner = (self.keys >> _DOC_SHIFT).astype(np.int64)
         self.size = np.bincount(owner, minlength=n)
         self.start = np.cumsum(self.size) - self.size
@@ -274,13 +288,14 @@ def _sample_pairs(hashes: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, n
     brings its whole sample along; pairs come from the inverted index, shingle by shingle,
     vectorised by offset within each run of one shingle (runs longer than MAX_DF skipped)."""
     n = len(bounds)
+    _check_count(n)
     doc = np.repeat(np.arange(n), bounds[:, 1] - bounds[:, 0])
     keep = (hashes % np.uint64(SAMPLE_EVERY)) == 0
     # (hash, doc) pairs, distinct, sorted by hash then doc: one key, the hash's top 40 bits
     # above the doc's 24
-    low24 = np.uint64((1 << 24) - 1)
-    hd = distinct((hashes[keep] & ~low24) | doc[keep].astype(np.uint64))
-    h, d = hd >> np.uint64(24), (hd & low24).astype(np.int64)
+    low = np.uint64((1 << DOC_BITS) - 1)
+    hd = distinct((hashes[keep] & ~low) | doc[keep].astype(np.uint64))
+    h, d = hd >> np.uint64(DOC_BITS), (hd & low).astype(np.int64)
     run_start = np.r_[0, np.flatnonzero(h[1:] != h[:-1]) + 1]
     run_len = np.diff(np.r_[run_start, h.size])
     ok = np.repeat(run_len <= MAX_DF, run_len)
@@ -291,11 +306,11 @@ def _sample_pairs(hashes: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, n
         hit = np.flatnonzero(h[off:] == h[:-off])
         if hit.size == 0:
             break
-        found.append(d[hit] * n + d[hit + off])  # d is sorted within a run: d[hit] < d[hit+off]
+        found.append(_pair_keys(d[hit], d[hit + off], n))  # d is sorted within a run: d[hit] < d[hit+off]
     if not found:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64), sizes
     keys, counts = distinct_counts(np.concatenate(found))
-    return np.stack([keys // n, keys % n], axis=1), counts, sizes
+    return _pairs(keys, n), counts, sizes
 
 
 def _marks(n: int, members: Collection[int]) -> np.ndarray:
@@ -336,7 +351,7 @@ def contained(texts: Sequence[str], threshold: float, skip: Collection[tuple[int
     if skip:
         n = len(texts)
         skipped = np.fromiter((x * n + y for x, y in skip), dtype=np.int64, count=len(skip))
-        ok &= ~np.isin(i * n + j, skipped)
+        ok &= ~np.isin(_pair_keys(i, j, n), skipped)
     order = np.flatnonzero(ok)  # the pairs in their (sorted) order: ties go to the first
     part, whole = part[order], whole[order]
     ok = size[part] <= 0.75 * size[whole]
