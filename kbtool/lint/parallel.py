@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -141,13 +142,18 @@ def each_article(ctx: LintContext, articles: Sequence[Article], check: Callable[
 def _worker(send: Connection, ctx: LintContext, chunks: list[Sequence[Article]], check: Callable[[Article], None],
             begin: Begin | None, claim: Callable[[], int | None]) -> None:
     """A forked worker: chunks until none is left, then every chunk's part in one message.
-    An exception sends nothing: the parent redoes what this worker claimed."""
+    Any failure sends nothing, quietly: the parent redoes what this worker claimed and
+    meets a real error itself, as a serial run would. Ctrl-C is the parent's to handle (it
+    stops, and its daemonic workers are stopped with it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         index = {a.path: i for i, a in enumerate(ctx.kb.articles)}
         done = {}
         while (k := claim()) is not None:
             done[k] = _run_chunk(ctx, chunks[k], check, begin).packed(index)
         send.send(done)
+    except BaseException:  # noqa: BLE001, S110 (see above: nothing is lost)
+        pass
     finally:
         send.close()
 

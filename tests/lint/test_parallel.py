@@ -67,7 +67,7 @@ def test_findings_from_the_worker_keep_their_paths(fixture_kb: Path, lint_dir: C
 
 def test_a_failing_worker_costs_time_not_findings(fixture_kb: Path, lint_dir: Callable[..., Any],
                                                   serial: LintResult, small_chunks: None,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+                                                  monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
     parent = os.getpid()
     real_style = checks.check_style
 
@@ -77,8 +77,10 @@ def test_a_failing_worker_costs_time_not_findings(fixture_kb: Path, lint_dir: Ca
         real_style(ctx, a)
 
     monkeypatch.setattr(checks, "check_style", style)
+    capfd.readouterr()
     _, result = lint_dir(fixture_kb, jobs=2)
     assert _rows(result) == _rows(serial)
+    assert "Traceback" not in capfd.readouterr().err  # the worker's failure is not the user's
 
 
 def test_a_worker_that_dies_costs_time_not_findings(fixture_kb: Path, lint_dir: Callable[..., Any],
