@@ -343,8 +343,13 @@ class Index:
         try:
             for doc_id in drop:
                 writer.delete_by_term("id", doc_id)
+            # Every id written here was just deleted or never indexed (an id two files claim
+            # makes `update` load the whole KB instead), so after deletes, add: updating
+            # would open a second searcher to delete them all again. One searcher is opened
+            # either way, which reads the previous segments: a damaged build is found here.
+            add = writer.add_document if drop else writer.update_document
             for i, a in enumerate(todo, 1):
-                writer.update_document(**document(a, toks[a.id]))
+                add(**document(a, toks[a.id]))
                 if progress:
                     progress(i, len(todo))
             writer.commit(merge=True)
