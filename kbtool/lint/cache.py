@@ -118,10 +118,25 @@ def _assemble(old: _Cached, rows: np.ndarray, miss: np.ndarray, fresh_h: np.ndar
     return hashes, bounds, sig
 
 
+_GITIGNORE = "# Created by kbtool lint: a cache, never to be committed.\n*\n"
+_CACHEDIR_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+                 "# This file is a cache directory tag created by kbtool lint.\n"
+                 "# For information about cache directory tags, see https://bford.info/cachedir/\n")
+
+
+def _mark(folder: Path) -> None:
+    """Tell git (and backup tools) the folder is a cache, as pytest's and ruff's caches do: a
+    pre-commit hook must never stage tens of megabytes of it."""
+    for name, text in ((".gitignore", _GITIGNORE), ("CACHEDIR.TAG", _CACHEDIR_TAG)):
+        if not (folder / name).exists():
+            (folder / name).write_text(text, encoding="utf-8")
+
+
 def _write(file: Path, digests: list[bytes], hashes: np.ndarray, bounds: np.ndarray, sig: np.ndarray) -> None:
     tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
+        _mark(file.parent)
         with open(tmp, "wb") as fh:
             np.savez(fh, format=np.array(FORMAT), digests=np.frombuffer(b"".join(digests), dtype=np.uint8),
                      hashes=hashes, bounds=bounds, signatures=sig)
