@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 import yaml
 
+from kbtool.config import load_config
+
 REPO = Path(__file__).resolve().parents[2]
 BROKEN = "---\nid: broken\ntitle: Broken\n---\nNo front-matter to speak of.\n"
 
@@ -184,4 +186,15 @@ def test_action_uploads_the_sarif_it_wrote() -> None:
     assert upload["with"]["sarif_file"] == "${{ steps.lint.outputs.sarif-file }}"
     assert "inputs.sarif == 'true'" in upload["if"] and "!cancelled()" in upload["if"]
     assert step("actions/setup-python@v5")["with"]["python-version"] == "${{ inputs.python-version }}"
-    assert set(action()["inputs"]) == {"kb", "changed-since", "sarif", "version", "python-version"}
+    assert set(action()["inputs"]) == {"kb", "changed-since", "sarif", "version", "python-version", "cache"}
+
+
+def test_action_keeps_the_lint_cache_where_lint_writes_it() -> None:
+    """actions/cache restores `.kbtool/cache` (the default `cache_dir`) before lint runs;
+    any earlier run's cache is safe to restore, its entries being keyed by content."""
+    names = [s.get("uses") or s.get("name") for s in action()["runs"]["steps"]]
+    assert names.index("actions/cache@v4") < names.index("kbtool lint")
+    cache = step("actions/cache@v4")
+    assert cache["with"]["path"] == ".kbtool/cache" and cache["if"] == "${{ inputs.cache == 'true' }}"
+    assert cache["with"]["key"].startswith(cache["with"]["restore-keys"])
+    assert load_config(cwd=REPO).lint_cache_dir == (REPO / ".kbtool" / "cache").resolve()
