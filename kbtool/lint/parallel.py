@@ -124,11 +124,18 @@ def each_article(ctx: LintContext, articles: Sequence[Article], check: Callable[
         proc.start()
         send.close()
         children.append((proc, receive))
-    meanwhile()
-    after = _take(ctx)
     parts: dict[int, Part] = {}
-    while (k := claim()) is not None:
-        parts[k] = _run_chunk(ctx, chunks[k], check, begin)
+    try:
+        meanwhile()
+        after = _take(ctx)
+        while (k := claim()) is not None:
+            parts[k] = _run_chunk(ctx, chunks[k], check, begin)
+    except BaseException:  # a bug or Ctrl-C here: no worker may outlive the run, blocked on its send
+        for proc, receive in children:
+            proc.terminate()
+            proc.join()
+            receive.close()
+        raise
     for proc, receive in children:
         parts.update(_receive(proc, receive, ctx.kb))
     for k, chunk in enumerate(chunks):

@@ -113,6 +113,22 @@ def test_a_bug_in_a_check_still_surfaces(fixture_kb: Path, lint_dir: Callable[..
         lint_dir(fixture_kb, jobs=2)
 
 
+def test_no_worker_outlives_a_failing_parent(fixture_kb: Path, lint_dir: Callable[..., Any], small_chunks: None,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent fails in its own part (a bug only it hits, or Ctrl-C): the workers are
+    stopped, not left blocked on sending what no one will read."""
+    parent = os.getpid()
+
+    def near(ctx: checks.LintContext, live: Any) -> None:
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(checks, "check_near_duplicates", near)
+    with pytest.raises(KeyboardInterrupt):
+        lint_dir(fixture_kb, jobs=2)
+    assert parallel.multiprocessing.active_children() == []
+
+
 def test_worker_count() -> None:
     cores = len(os.sched_getaffinity(0))
     assert parallel.workers(1, 50_000) == 1
