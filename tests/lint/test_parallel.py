@@ -1,135 +1,193 @@
 """The per-article pass shared with forked workers (`run_lint(jobs=...)`): the same findings,
-in the same order, as one process, however the chunks fall, and when a worker fails or dies."""
+in the same order, as one process, however the chunks fall, and when a worker fails or dies.
+
+Lint never forks while other threads run (a fork copies whatever lock another thread holds),
+and a test session has some (the API tests' live server), so each scenario runs in a fresh
+Python process of its own: the real fork, the real pipe, the real merge."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
+import textwrap
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kbtool.lint import Finding, LintResult, checks, parallel
+from kbtool.lint import Finding, parallel
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
 
+REPO = Path(__file__).resolve().parents[2]
 
-def _rows(result: LintResult) -> list[tuple[Any, ...]]:
-    return [tuple(f.__dict__.values()) for f in result.findings]
+# Lints the fixture KB once in one process, then runs the scenario's code; `out` is printed
+# as JSON. Chunks of two articles spread the fixture KB (about 90 files) over both processes.
+_HEAD = """
+import json, multiprocessing, os, sys, threading
+from datetime import date
+from pathlib import Path
+from kbtool.config import load_config
+from kbtool.content import load_kb
+from kbtool.lint import checks, parallel, run_lint
+
+parallel.CHUNK = 2
+kb_dir, empty, log = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+cfg = load_config(cwd=empty, kb=kb_dir)
+parent = os.getpid()
 
 
-@pytest.fixture()
-def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Chunks of two articles, so the fixture KB (about 90 files) spreads over both processes."""
-    monkeypatch.setattr(parallel, "CHUNK", 2)
+def lint(jobs):
+    return run_lint(load_kb(kb_dir), cfg, today=date(2026, 11, 23), jobs=jobs)
 
 
-@pytest.fixture()
-def serial(fixture_kb: Path, lint_dir: Callable[..., Any]) -> LintResult:
-    _, result = lint_dir(fixture_kb, jobs=1)
-    return result
+def rows(result):
+    return [[str(v) for v in f.__dict__.values()] for f in result.findings]
 
 
-def test_workers_give_the_serial_findings_in_order(fixture_kb: Path, lint_dir: Callable[..., Any],
-                                                   serial: LintResult, small_chunks: None, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+real_chunk = parallel._run_chunk
+
+
+def logged_chunk(*args):
+    with log.open("a") as fh:  # each process appends its pid, once per chunk it runs
+        fh.write(f"{os.getpid()}\\n")
+    return real_chunk(*args)
+
+
+parallel._run_chunk = logged_chunk
+serial = lint(1)
+log.unlink(missing_ok=True)
+out = {"threads": threading.active_count()}
+"""
+
+
+def scenario(code: str, fixture_kb: Path, tmp_path: Path) -> tuple[dict[str, Any], str, list[str]]:
+    """(the scenario's `out`, its stderr, the pids that ran chunks)."""
+    (tmp_path / "empty").mkdir()
     log = tmp_path / "pids"
-    real_chunk = parallel._run_chunk
-
-    def chunk(*args: Any) -> parallel.Part:
-        with log.open("a") as fh:  # each process appends its pid, once per chunk it runs
-            fh.write(f"{os.getpid()}\n")
-        return real_chunk(*args)
-
-    monkeypatch.setattr(parallel, "_run_chunk", chunk)
-    _, result = lint_dir(fixture_kb, jobs=2)
-    pids = log.read_text().split()
-    assert len(set(pids)) == 2 and str(os.getpid()) in pids  # both processes took chunks
-    assert len(result.findings) > 50
-    assert {"KB005", "KB401", "KB501", "KB604", "KB801"} <= {f.code for f in result.findings}
-    assert _rows(result) == _rows(serial)
-    assert (result.files, result.suppressed) == (serial.files, serial.suppressed)
+    script = _HEAD + textwrap.dedent(code) + "\nprint(json.dumps(out))\n"
+    proc = subprocess.run([sys.executable, "-c", script, str(fixture_kb), str(tmp_path / "empty"), str(log)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
+    pids = log.read_text().split() if log.exists() else []
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr, pids
 
 
-def test_findings_from_the_worker_keep_their_paths(fixture_kb: Path, lint_dir: Callable[..., Any],
-                                                   serial: LintResult, small_chunks: None) -> None:
+def test_workers_give_the_serial_findings_in_order(fixture_kb: Path, tmp_path: Path) -> None:
+    out, _, pids = scenario("""
+        r = lint(2)
+        out.update(same=rows(r) == rows(serial), n=len(r.findings), codes=sorted({f.code for f in r.findings}),
+                   counts=[r.files, r.suppressed, serial.files, serial.suppressed], parent=parent)
+    """, fixture_kb, tmp_path)
+    assert out["threads"] == 1
+    assert len(set(pids)) == 2 and str(out["parent"]) in pids  # both processes took chunks
+    assert out["n"] > 50 and {"KB005", "KB401", "KB501", "KB604", "KB801"} <= set(out["codes"])
+    assert out["same"]
+    assert out["counts"][:2] == out["counts"][2:]
+
+
+def test_findings_from_the_worker_keep_their_paths(fixture_kb: Path, tmp_path: Path) -> None:
     """Paths travel as article numbers and come back as the KB's own Path objects; refs to
     files that are not articles (a missing link target) travel as paths."""
-    kb, result = lint_dir(fixture_kb, jobs=2)
-    paths = {a.path for a in kb.articles}
-    assert all(f.path in paths or f.code.startswith("KB0") for f in result.findings)
-    missing = [r for f in result.findings if f.code == "KB401" for r in f.refs]
-    assert missing and all(isinstance(r, Path) and not r.exists() for r in missing)
+    out, _, pids = scenario("""
+        kb = load_kb(kb_dir)
+        r = run_lint(kb, cfg, today=date(2026, 11, 23), jobs=2)
+        paths = {a.path for a in kb.articles}
+        missing = [ref for f in r.findings if f.code == "KB401" for ref in f.refs]
+        out.update(on_articles=all(f.path in paths or f.code.startswith("KB0") for f in r.findings),
+                   missing=len(missing), missing_ok=all(isinstance(m, Path) and not m.exists() for m in missing))
+    """, fixture_kb, tmp_path)
+    assert len(set(pids)) == 2
+    assert out["on_articles"] and out["missing"] and out["missing_ok"]
 
 
-def test_a_failing_worker_costs_time_not_findings(fixture_kb: Path, lint_dir: Callable[..., Any],
-                                                  serial: LintResult, small_chunks: None,
-                                                  monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
-    parent = os.getpid()
-    real_style = checks.check_style
+def test_a_failing_worker_costs_time_not_findings(fixture_kb: Path, tmp_path: Path) -> None:
+    out, err, pids = scenario("""
+        real_style = checks.check_style
 
-    def style(ctx: checks.LintContext, a: Any) -> None:
-        if os.getpid() != parent:
-            raise RuntimeError("a bug that only bites in the worker")
-        real_style(ctx, a)
+        def style(ctx, a):
+            if os.getpid() != parent:
+                raise RuntimeError("a bug that only bites in the worker")
+            real_style(ctx, a)
 
-    monkeypatch.setattr(checks, "check_style", style)
-    capfd.readouterr()
-    _, result = lint_dir(fixture_kb, jobs=2)
-    assert _rows(result) == _rows(serial)
-    assert "Traceback" not in capfd.readouterr().err  # the worker's failure is not the user's
+        checks.check_style = style
+        out.update(same=rows(lint(2)) == rows(serial))
+    """, fixture_kb, tmp_path)
+    assert len(set(pids)) == 2 and out["same"]
+    assert "Traceback" not in err  # the worker's failure is not the user's
 
 
-def test_a_worker_that_dies_costs_time_not_findings(fixture_kb: Path, lint_dir: Callable[..., Any],
-                                                    serial: LintResult, small_chunks: None,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    parent = os.getpid()
-    real_lines = checks.check_lines
-    seen: list[int] = []
+def test_a_worker_that_dies_costs_time_not_findings(fixture_kb: Path, tmp_path: Path) -> None:
+    out, _, pids = scenario("""
+        real_lines = checks.check_lines
+        seen = []
 
-    def lines(ctx: checks.LintContext, a: Any) -> None:
-        seen.append(1)
-        if os.getpid() != parent and len(seen) > 3:
-            os._exit(9)  # killed mid-run: no message, no cleanup
-        real_lines(ctx, a)
+        def lines(ctx, a):
+            seen.append(1)
+            if os.getpid() != parent and len(seen) > 3:
+                os._exit(9)  # killed mid-run: no message, no cleanup
+            real_lines(ctx, a)
 
-    monkeypatch.setattr(checks, "check_lines", lines)
-    _, result = lint_dir(fixture_kb, jobs=2)
-    assert _rows(result) == _rows(serial)
+        checks.check_lines = lines
+        out.update(same=rows(lint(2)) == rows(serial))
+    """, fixture_kb, tmp_path)
+    assert len(set(pids)) == 2 and out["same"]
 
 
-def test_a_bug_in_a_check_still_surfaces(fixture_kb: Path, lint_dir: Callable[..., Any], small_chunks: None,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bug_in_a_check_still_surfaces(fixture_kb: Path, tmp_path: Path) -> None:
     """The parent redoes a failed worker's chunks, so an error every process hits is raised
     as in a serial run, not swallowed."""
-    def broken(ctx: checks.LintContext, a: Any) -> None:
-        raise RuntimeError("broken check")
+    out, _, _ = scenario("""
+        def broken(ctx, a):
+            raise RuntimeError("broken check")
 
-    monkeypatch.setattr(checks, "check_style", broken)
-    with pytest.raises(RuntimeError, match="broken check"):
-        lint_dir(fixture_kb, jobs=2)
+        checks.check_style = broken
+        try:
+            lint(2)
+            out["raised"] = None
+        except RuntimeError as e:
+            out["raised"] = str(e)
+    """, fixture_kb, tmp_path)
+    assert out["raised"] == "broken check"
 
 
-def test_no_worker_outlives_a_failing_parent(fixture_kb: Path, lint_dir: Callable[..., Any], small_chunks: None,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_worker_outlives_a_failing_parent(fixture_kb: Path, tmp_path: Path) -> None:
     """The parent fails in its own part (a bug only it hits, or Ctrl-C): the workers are
     stopped, not left blocked on sending what no one will read."""
-    parent = os.getpid()
+    out, _, pids = scenario("""
+        import time
 
-    def near(ctx: checks.LintContext, live: Any) -> None:
-        if os.getpid() == parent:
-            raise KeyboardInterrupt
+        real_lines = checks.check_lines
 
-    monkeypatch.setattr(checks, "check_near_duplicates", near)
-    with pytest.raises(KeyboardInterrupt):
-        lint_dir(fixture_kb, jobs=2)
-    assert parallel.multiprocessing.active_children() == []
+        def lines(ctx, a):  # a slow worker: still busy when the parent fails
+            if os.getpid() != parent:
+                time.sleep(0.05)
+            real_lines(ctx, a)
+
+        def near(ctx, live):
+            if os.getpid() == parent:
+                time.sleep(0.3)
+                raise KeyboardInterrupt
+
+        checks.check_lines = lines
+        checks.check_near_duplicates = near
+        try:
+            lint(2)
+            out["interrupted"] = False
+        except KeyboardInterrupt:
+            out["interrupted"] = True
+        out["children"] = len(multiprocessing.active_children())
+    """, fixture_kb, tmp_path)
+    assert out["interrupted"] and out["children"] == 0
+    assert pids  # the worker had started on its chunks
 
 
-def test_worker_count() -> None:
+def test_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)  # as in a CLI run
     cores = len(os.sched_getaffinity(0))
     assert parallel.workers(1, 50_000) == 1
     assert parallel.workers(None, parallel.MIN_ARTICLES - 1) == 1  # too small to pay for a fork
