@@ -146,7 +146,8 @@ def test_good_requests_keep_their_latency_under_hostile_load(tmp_path: Path) -> 
                    for lua, c in ((hostile, 4), (costly, 1))]
         time.sleep(0.5)  # the hostile load is on before the measured run starts
         loaded = wrk(url, good, connections=2)
-        bad, heavy = [], []
+        bad: list[dict[str, int]] = []
+        heavy: list[dict[str, int]] = []
         for loader, into in zip(loaders, (bad, heavy)):
             out, err = loader.communicate(timeout=SECONDS + 60)
             assert loader.returncode == 0, err
