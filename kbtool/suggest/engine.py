@@ -52,6 +52,10 @@ FIELD_WEIGHTS = {"title": 3.0, "aliases": 2.5, "summary": 1.0, "symptoms": 1.2, 
 FIELD_B = {"title": 0.75, "aliases": 0.75, "summary": 0.75, "symptoms": 0.75, "body": 0.75}
 K1 = 1.2
 PRODUCT_BOOST = 1.15      # a ticket's product matching the article's
+# A ticket is read up to this much: raw body first (HTML markup included), then the cleaned
+# text (about 3,000 words). What lies past that is pasted logs and thread history; reading
+# all of a 256 KB body cost a worker a second of CPU that every other caller of it waited for.
+MAX_TICKET_BODY, MAX_TICKET_TEXT = 100_000, 20_000
 MAX_QUERY_TERMS = 64      # long emails: keep the most informative terms
 # Evidence is measured in units of the most one query word can score: a word no other
 # article has (the largest idf), saturated in the title. An article listing an error code
@@ -462,7 +466,7 @@ class Engine:
 
     def rank(self, ticket: Ticket) -> tuple[np.ndarray, Evidence]:
         """Scores for every document (−inf where not allowed for this caller), and the evidence."""
-        text = clean_ticket(ticket.subject, ticket.body)
+        text = clean_ticket(ticket.subject, ticket.body[:MAX_TICKET_BODY])[:MAX_TICKET_TEXT]
         public = ticket.audience == "public"
         allowed = self.public if public else self.live
         stats = self.stats["public" if public else "internal"]

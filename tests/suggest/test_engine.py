@@ -31,6 +31,7 @@ from kbtool.config import Config
 from kbtool.content import load_kb
 from kbtool.index import Index, current_build
 from kbtool.suggest import DocMeta, Engine, EngineHolder, Evidence, Ticket, Why, clean_ticket
+from kbtool.suggest.engine import MAX_TICKET_TEXT
 
 
 def build(cfg: Config, rebuild: bool = False) -> Any:
@@ -622,3 +623,18 @@ def test_hidden_articles_sharing_public_words_change_no_public_answer(tmp_path: 
     # internal callers do see the new articles, and their statistics include them
     res = after.suggest(Ticket("SSO sign-in SAML notes", audience="internal", limit=50))
     assert any(s.id.startswith("internal-sso-notes-") for s in res.suggestions)
+
+
+def test_a_ticket_is_read_up_to_a_bound(sample_engine: Engine) -> None:
+    """A 250 KB body (pasted logs, markup soup) costs what its first part costs: what it says
+    past MAX_TICKET_TEXT changes nothing, and the answer comes from what it opens with."""
+    head = "Users get SAML-403 when they sign in through the IdP. "
+    long_tail = head + "<p" * 125_000
+    other_tail = head + "<p" * (MAX_TICKET_TEXT // 2) + "webhook deliveries time out " * 5_000
+    t0 = time.perf_counter()
+    soup = sample_engine.suggest(Ticket("sso", long_tail))
+    elapsed = time.perf_counter() - t0
+    assert soup.suggestions and soup.suggestions[0].id == "saml-403-user-not-assigned"
+    assert [s.id for s in sample_engine.suggest(Ticket("sso", other_tail)).suggestions] == \
+        [s.id for s in sample_engine.suggest(Ticket("sso", head + "<p" * (MAX_TICKET_TEXT // 2))).suggestions]
+    assert elapsed < 1.0  # (reading all of it took 0.4 s on its own, several times that under load)
