@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 
 
@@ -40,3 +44,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def kbtool_command() -> list[str]:
+    """`kbtool` as installed beside this Python (the console script), else `python -m kbtool.cli`."""
+    exe = Path(sys.executable).with_name("kbtool")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "kbtool.cli"]
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    """Wait until the `kbtool serve` process `proc` answers `url`/healthz; fail with its log
+    if it exits or takes longer than `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, log.read_text(errors="replace")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, log.read_text(errors="replace")
+        time.sleep(0.2)

@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from kbfactory import make_project, write_article
-from liveserver import LiveServer, free_port
+from liveserver import LiveServer, free_port, kbtool_command, wait_up
 from sentinels import (
     HIDDEN,
     OLD_PUBLIC,
@@ -538,8 +537,7 @@ def _children(pid: int) -> list[int]:
 def test_serve_with_two_workers(tmp_path: Path) -> None:
     cfg = make_project(tmp_path)
     port = free_port()
-    exe = Path(sys.executable).with_name("kbtool")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kbtool.cli"]
+    cmd = kbtool_command()
     env = {**os.environ, "KBTOOL_API_TOKEN": TOKEN}
     log = tmp_path / "serve.log"
     with open(log, "wb") as fh:
@@ -548,16 +546,7 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
     workers: list[int] = []
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_up(url, proc, log)
         deadline = time.monotonic() + 30
         while len(workers) < 2 and time.monotonic() < deadline:
             workers = _children(proc.pid)

@@ -15,14 +15,13 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from kbfactory import make_project
-from liveserver import free_port
+from liveserver import free_port, kbtool_command, wait_up
 
 from kbtool.content import load_kb
 from kbtool.index import Index
@@ -117,8 +116,7 @@ def test_good_requests_keep_their_latency_under_hostile_load(tmp_path: Path) -> 
     hostile.write_text(script(HOSTILE))
     costly.write_text(script(COSTLY))
     port = free_port()
-    exe = Path(sys.executable).with_name("kbtool")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kbtool.cli"]
+    cmd = kbtool_command()
     env = {k: v for k, v in os.environ.items() if k != "KBTOOL_API_TOKEN"}  # open: no per-key rate limit
     log = tmp_path / "serve.log"
     with open(log, "wb") as fh:
@@ -126,16 +124,7 @@ def test_good_requests_keep_their_latency_under_hostile_load(tmp_path: Path) -> 
                                 stdout=fh, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_up(url, proc, log)
         for body in (GOOD[0][2], GOOD[1][2]):  # warm both workers' engines
             for _ in range(4):
                 httpx.post(f"{url}/v1/suggest", content=body, headers={"Connection": "close"}, timeout=20)

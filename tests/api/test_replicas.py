@@ -12,7 +12,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,7 +22,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from kbfactory import make_project, write_article
-from liveserver import free_port
+from liveserver import free_port, kbtool_command, wait_up
 
 from kbtool.index import Index, current_build, update_index
 
@@ -62,19 +61,6 @@ def _nginx_conf(root: Path, port: int, replicas: list[int]) -> Path:
     path = root / "nginx.conf"
     path.write_text(conf, encoding="utf-8")
     return path
-
-
-def _wait_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        assert proc.poll() is None, log.read_text(errors="replace")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, log.read_text(errors="replace")
-        time.sleep(0.2)
 
 
 def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
@@ -165,8 +151,7 @@ def test_a_build_published_mid_load_reaches_both_replicas_with_no_failed_request
     first = Index.for_config(cfg).publish(shared)
     db = _schema_url(pg_server.url)  # type: ignore[attr-defined]
 
-    exe = Path(sys.executable).with_name("kbtool")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "kbtool.cli"]
+    cmd = kbtool_command()
     ports = [free_port(), free_port()]
     replica_dir = tmp_path / "replica"  # no KB here: a replica needs only the published index
     replica_dir.mkdir()
@@ -181,7 +166,7 @@ def test_a_build_published_mid_load_reaches_both_replicas_with_no_failed_request
                                                "--port", str(port)], cwd=replica_dir, env=env,
                                               stdout=fh, stderr=subprocess.STDOUT))
         for i, port in enumerate(ports):
-            _wait_up(f"http://127.0.0.1:{port}", procs[i], tmp_path / f"replica{i}.log")
+            wait_up(f"http://127.0.0.1:{port}", procs[i], tmp_path / f"replica{i}.log")
         assert _builds(ports) == [first.name, first.name]
 
         lb_root = tmp_path / "nginx"
@@ -192,7 +177,7 @@ def test_a_build_published_mid_load_reaches_both_replicas_with_no_failed_request
             nginx_proc = subprocess.Popen([nginx, "-p", str(lb_root), "-c", str(conf), "-g", "daemon off;"],
                                           stdout=fh, stderr=subprocess.STDOUT)
         lb = f"http://127.0.0.1:{lb_port}"
-        _wait_up(lb, nginx_proc, lb_root / "nginx.log", timeout=15)
+        wait_up(lb, nginx_proc, lb_root / "nginx.log", timeout=15)
 
         write_article(cfg.kb, "zanzibar-export", title="Export to zanzibar format", type="howto",
                       body="## Steps\n\n1. Open **Data > Export**.\n2. Pick zanzibar and download the file.")
