@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -65,3 +66,14 @@ def wait_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float =
             pass
         assert time.monotonic() < deadline, log.read_text(errors="replace")
         time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
+    """Stop a server process as Ctrl-C would (`sig`), killing it if it takes over 20 s."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from kbfactory import make_project, write_article
-from liveserver import LiveServer, free_port, kbtool_command, wait_up
+from liveserver import LiveServer, free_port, kbtool_command, stop, wait_up
 from sentinels import (
     HIDDEN,
     OLD_PUBLIC,
@@ -583,12 +583,7 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "not every worker picked up the new build"
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop(proc)
         for pid in workers:  # only our own worker processes, by pid
             try:
                 os.kill(pid, signal.SIGKILL)

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from kbfactory import make_project
-from liveserver import free_port, kbtool_command, wait_up
+from liveserver import free_port, kbtool_command, stop, wait_up
 
 from kbtool.content import load_kb
 from kbtool.index import Index
@@ -150,11 +149,7 @@ def test_good_requests_keep_their_latency_under_hostile_load(tmp_path: Path) -> 
         rss_after = rss_kb(proc.pid)
         assert proc.poll() is None, log.read_text()
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
     report = f"{attempts}, rss {rss_before} -> {rss_after} KiB"
     print(report)  # (shown with -s: the figures behind the asserts)

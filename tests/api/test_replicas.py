@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from kbfactory import make_project, write_article
-from liveserver import free_port, kbtool_command, wait_up
+from liveserver import free_port, kbtool_command, stop, wait_up
 
 from kbtool.index import Index, current_build, update_index
 
@@ -61,16 +61,6 @@ def _nginx_conf(root: Path, port: int, replicas: list[int]) -> Path:
     path = root / "nginx.conf"
     path.write_text(conf, encoding="utf-8")
     return path
-
-
-def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def _schema_url(base: str) -> str:
@@ -204,9 +194,9 @@ def test_a_build_published_mid_load_reaches_both_replicas_with_no_failed_request
               f"after the publish")
     finally:
         if nginx_proc is not None:
-            _stop(nginx_proc, signal.SIGQUIT)
+            stop(nginx_proc, signal.SIGQUIT)
         for p in procs:
-            _stop(p)
+            stop(p)
     # events of both replicas went to the one PostgreSQL database: every answer with an event id is there
     import psycopg
 
