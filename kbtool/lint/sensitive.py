@@ -61,16 +61,7 @@ _VALUE_RE = re.compile(r"""(["'])([^"'\n]*)\1|([^\s"'`,;&<>)\]}|]+)""")
 _EMAIL_DOMAIN_RE = re.compile(r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+([A-Za-z]{2,24}))(?![\w-])")
 _EMAIL_LOCAL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*$")
 _IPV4_RE = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}")
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_SHAPE = bytes.maketrans(b"123456789" + _UPPER.encode(), b"0" * 9 + b"A" * 26)
-
-
-def shape(text: str) -> str:
-    """`text` with every ASCII digit as 0, every ASCII capital as A and every non-ASCII
-    character as `?`, offsets kept: plain substring searches on it (`0.0`, `AA00`) find the
-    few places worth a regex. It goes through bytes (one per character), whose translate is
-    a table lookup: 15x faster than `str.translate`, 100x on non-ASCII text."""
-    return text.encode("ascii", "replace").translate(_SHAPE).decode("ascii")
+_SHAPE = bytes.maketrans(b"123456789" + string.ascii_uppercase.encode(), b"0" * 9 + b"A" * 26)
 _HEX_COLON = frozenset("0123456789abcdefABCDEF:")
 _CARD_RE = re.compile(r"[0-9]{4}(?:([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{1,7}|([ -])[0-9]{6}\2[0-9]{4,5}|[0-9]{9,15})")
 _AWS_SECRET_RE = re.compile(r"secret_access_key[\"']?\s*[=:]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])", re.I)
@@ -420,6 +411,14 @@ class SensitiveScanner:
             number = re.sub(r"\D", "", m.group(0))
             if 13 <= len(number) <= 19 and _CARD_IIN_RE.match(number) and luhn_ok(number):
                 s.add("KB607", m.start(), m.end(), {"last4": number[-4:]})
+
+
+def shape(text: str) -> str:
+    """`text` with every ASCII digit as 0, every ASCII capital as A and every non-ASCII
+    character as `?`, offsets kept: plain substring searches on it (`0.0`, `AA00`) find the
+    few places worth a regex. It goes through bytes (one per character), whose translate is
+    a table lookup: on the 10k KB's 29 MB, 0.03 s against 0.47 s for `str.translate`."""
+    return text.encode("ascii", "replace").translate(_SHAPE).decode("ascii")
 
 
 def _root_before_separator(lower: str) -> bool:
