@@ -66,6 +66,13 @@ class LintConfig:
     ip_allowlist: list[str] = field(default_factory=list)  # CIDR networks allowed besides the documentation ranges
 
 
+def kb_tag(kb: Path) -> str:
+    """`name-digest` of a KB folder, for the files kept per KB beside others (its own index
+    directory, lint's cache): the name to read, the digest of the full path to tell apart
+    two KBs of one name."""
+    return f"{kb.name}-{hashlib.sha1(str(kb).encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
+
+
 @dataclass
 class Config:
     root: Path
@@ -320,6 +327,5 @@ def load_config(cwd: Path | None = None, kb: Path | None = None) -> Config:
     if kb is not None and (cwd / kb).resolve() != cfg.kb:
         cfg.kb = (cwd / kb).resolve()  # a relative `kb` is relative to `cwd` (default: the process cwd)
         if "index_dir" not in table:  # another KB gets its own index, never the project's
-            digest = hashlib.sha1(str(cfg.kb).encode()).hexdigest()[:10]
-            cfg.index_dir = (root / ".kbtool" / f"index-{cfg.kb.name}-{digest}").resolve()
+            cfg.index_dir = (root / ".kbtool" / f"index-{kb_tag(cfg.kb)}").resolve()
     return cfg

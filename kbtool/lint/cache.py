@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import kb_tag
 from .duplicates import NUM_PERM, SHINGLE, minhash_signatures, shingle_hashes
 
 # Bump when shingling, word hashing or signing changes: an older file is then ignored.
@@ -46,8 +47,7 @@ class Shingled:
 
 def cache_file(cache_dir: Path, kb_root: Path) -> Path:
     """The cache file for one KB (several KBs of a project share the folder)."""
-    digest = hashlib.sha1(str(kb_root).encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return cache_dir / f"lint-shingles-{kb_root.name}-{digest}.npz"
+    return cache_dir / f"lint-shingles-{kb_tag(kb_root)}.npz"
 
 
 def shingled(texts: Sequence[str], file: Path | None = None) -> Shingled:
