@@ -24,16 +24,28 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from whoosh import index as windex
+from whoosh.codec.base import Segment
 
 from .. import semantic as semantic_mod
 from ..config import Config
 from ..content import KB, Article, load_article, load_kb
+from ..processes import Forked, can_fork, usable_cores
 from ..progress import Progress
 from .bm25 import BM25View, CompiledBM25F
-from .forward import FORWARD, FORWARD_DELTA, FORWARD_FIELDS, Forward, ForwardBuilder, base_drop, embedding_docs
+from .forward import (
+    FORWARD,
+    FORWARD_DELTA,
+    FORWARD_FIELDS,
+    Forward,
+    ForwardBuilder,
+    ForwardPart,
+    base_drop,
+    embedding_docs,
+)
 from .query import DEFAULT_STATUSES, BadQuery, Filters, Hit, SearchResult, Snapshot
 from .schema import TermMemo, analyze, document, make_schema, search_line, search_tokens, stem, texts, tokens
 from .store import (
@@ -83,6 +95,47 @@ class _NeedFullLoad(Exception):
 
 def _add_forward(fwd: ForwardBuilder, a: Article, toks: dict[str, list[str]]) -> None:
     fwd.add(a, toks, search_line(a), search_tokens(a, toks))
+
+
+SPLIT_MIN = 1000  # articles per process at least: a smaller share does not pay for its fork
+SPLIT_MAX = 4  # processes at most (each holds its share's postings in memory)
+
+
+def split_points(n_articles: int) -> list[int]:
+    """Where a full build of `n_articles` splits between this process (the first share) and
+    forked children (one share each): one share per usable core, up to SPLIT_MAX, where
+    forking is safe and each share has SPLIT_MIN articles; `[0, n_articles]` is no split."""
+    shares = min(usable_cores(), SPLIT_MAX, n_articles // SPLIT_MIN) if can_fork() else 1
+    shares = max(shares, 1)
+    return [n_articles * i // shares for i in range(shares + 1)]
+
+
+def _add_documents(writer: FastWriter, fwd: ForwardBuilder, articles: list[Article], analyzer: TermMemo,
+                   progress: Progress | None = None, total: int = 0) -> None:
+    """Each article into the Whoosh writer and the forward builder, analysed once for both.
+    `progress` counts up to `total`, which this share stands for (in a split build every
+    share moves at about the same pace)."""
+    for i, a in enumerate(articles, 1):
+        toks = tokens(texts(a), analyzer)
+        writer.add_document(**document(a, toks))
+        _add_forward(fwd, a, toks)
+        if progress:
+            progress(i * total // len(articles), total)
+
+
+def _write_part(ix: windex.Index, articles: list[Article], analyzer: TermMemo) -> tuple[Segment, ForwardPart]:
+    """A share of a split build (in a forked child, or here when the child failed): the
+    articles as a segment written beside the main writer, and their forward documents."""
+    writer = FastWriter(ix, None, beside=True, limitmb=1024)
+    fwd = ForwardBuilder()
+    try:
+        _add_documents(writer, fwd, articles, analyzer)
+        segment = writer.segment()
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.release()
+    return segment, fwd.part()
 
 
 class Index:
@@ -296,28 +349,45 @@ class Index:
         return report
 
     def _full(self, new: Path, articles: list[Article], report: BuildReport, progress: Progress | None) -> None:
+        """Build `new` from scratch. On a big KB with more than one core, forked children
+        each write a share of the articles as a Whoosh segment of its own while this process
+        writes the first share; the index then lists the segments in article order, so every
+        document has the number one writer would have given it, and the forward file is
+        the same bytes (tests/index/test_split.py compares both builds). A child that fails
+        or dies has its share written here: slower, never lost."""
         new.mkdir(parents=True)
         ix = windex.create_in(str(new), make_schema())
         analyzer = TermMemo(stem())
         fwd = ForwardBuilder()
+        cut = split_points(len(articles))
+        shares = [articles[lo:hi] for lo, hi in zip(cut, cut[1:])]
         # limitmb: Whoosh's posting pool spills sorted runs to disk past this many accounted
         # MB and merges them back at commit (pickling every posting twice). 10,000 real-text
         # articles make ~5.5 million postings, ~930 MB as it counts them: 1024 keeps them in
         # memory (peak RSS 1.6 GB) and took a third off the build's CPU time.
         writer = FastWriter(ix, self.commit_progress, limitmb=1024)
+        children = [Forked(partial(_write_part, ix, share, analyzer)) for share in shares[1:]]
         try:
-            for i, a in enumerate(articles, 1):
-                toks = tokens(texts(a), analyzer)
-                writer.add_document(**document(a, toks))
-                _add_forward(fwd, a, toks)
-                if progress:
-                    progress(i, len(articles))
-            writer.commit()
+            _add_documents(writer, fwd, shares[0], analyzer, progress, len(articles))
+            if not children:
+                writer.commit()
+            else:
+                writer.segment()  # this share's, written while the children still write theirs
+                segments = []
+                for child, share in zip(children, shares[1:]):
+                    segment, forward = child.result() or _write_part(ix, share, analyzer)  # (it failed: here)
+                    segments.append(segment)
+                    fwd.extend(forward)
+                writer.commit_with(segments)
         except BaseException:
+            for child in children:
+                child.stop()
             writer.cancel()
             raise
         finally:
             ix.close()
+            for leftover in new.glob("*.tmp"):  # a failed child's temporary postings
+                shutil.rmtree(leftover, ignore_errors=True)
         fwd.save(new / FORWARD)
         report.added = len(articles)
 

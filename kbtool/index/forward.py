@@ -275,6 +275,18 @@ class _Counts:
         return (*(np.concatenate([p[i] for p in self.parts]) for i in range(4)), np.concatenate(self.lengths))
 
 
+@dataclass
+class ForwardPart:
+    """The documents of a `ForwardBuilder`, as `part()` hands them to another's `extend`."""
+
+    lines: list[bytes]
+    search_lines: list[bytes]
+    vocab: list[str]
+    arrays: Arrays
+    search_vocab: list[str]
+    search_arrays: Arrays
+
+
 class ForwardBuilder:
     """Writes a forward file: documents appended one by one, after the kept ones of a base file."""
 
@@ -304,6 +316,19 @@ class ForwardBuilder:
         self.search_lines.append(search_line)
         self.fwd.add(toks[name] for name in FORWARD_FIELDS)
         self.search.add(search_tokens)
+
+    def part(self) -> ForwardPart:
+        """This builder's documents as plain data (a split build's child sends them back)."""
+        return ForwardPart(self.lines, self.search_lines, self.fwd.vocab, self.fwd.arrays(),
+                           self.search.vocab, self.search.arrays())
+
+    def extend(self, part: ForwardPart) -> None:
+        """Append another builder's documents after these: the result is what one builder
+        adding all of them in that order makes (vocabulary order included)."""
+        self.lines.extend(part.lines)
+        self.search_lines.extend(part.search_lines)
+        self.fwd.extend(part.vocab, part.arrays)
+        self.search.extend(part.search_vocab, part.search_arrays)
 
     def __len__(self) -> int:
         return len(self.lines)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pickle import dumps
 
+from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3FieldWriter, W3PerDocReader, _lenfield
 from whoosh.fields import FieldType, Schema
 from whoosh.formats import Positions
@@ -151,10 +152,39 @@ class FastWriter(SegmentWriter):
     `commit_progress(done, total)` follows the postings written (the "committing" phase).
     """
 
-    def __init__(self, ix: object, commit_progress: Progress | None = None, **kwargs: object) -> None:
-        super().__init__(ix, **kwargs)
+    def __init__(self, ix: object, commit_progress: Progress | None = None, *, beside: bool = False,
+                 **kwargs: object) -> None:
+        """`beside`: a second writer on an index another writer holds locked (a forked child
+        of a split full build): no lock, and temporary files of its own (Whoosh names
+        them after the index, so two writers would share and destroy one folder)."""
+        super().__init__(ix, _lk=not beside, **kwargs)
+        if beside:
+            self._tempstorage = self.storage.temp_storage(f"{self.indexname}.{self.newsegment.segid}.tmp")
         self.pool = _Pool(self._tempstorage, self.newsegment, limitmb=kwargs.get("limitmb", 128))  # (Whoosh ignores poolclass)
         self.commit_progress = commit_progress
+        self._segment: Segment | None = None
+
+    def segment(self) -> Segment:
+        """Write this writer's documents as a segment without committing it to the index:
+        one part of a split build (`commit_with` lists it; a `beside` writer then `release`s)."""
+        self._check_state()
+        self._segment = self._finalize_segment()
+        return self._segment
+
+    def release(self) -> None:
+        """Drop this writer's temporary files (and lock) once its `segment` is written."""
+        self._finish()
+
+    def commit_with(self, segments: list[Segment]) -> None:
+        """Commit a new index of this writer's `segment` followed by `segments` (written
+        beside it): documents keep the numbers one writer adding them all in that order
+        would have given them, so scores, ties and results are the same."""
+        self._check_state()
+        if self.segments:
+            raise ValueError("commit_with builds a new index: this one already has segments")
+        own = [self._segment] if self._segment is not None else []
+        self._commit_toc([*own, *segments])
+        self._finish()
 
     def add_document(self, **fields: object) -> None:
         """SegmentWriter.add_document (Whoosh 2.7.4) with `_field_items` for the postings of

@@ -16,20 +16,17 @@ the process, and enough articles for the fork to pay off.
 from __future__ import annotations
 
 import multiprocessing
-import os
-import signal
-import sys
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..processes import Forked, can_fork, usable_cores
 from .result import Finding
 
 if TYPE_CHECKING:
-    from ..content import KB, Article
+    from ..content import Article
     from .checks import LintContext
 
 CHUNK = 48  # articles per claim: small enough to balance, big enough that claims are rare
@@ -74,14 +71,9 @@ def workers(jobs: int | None, articles: int) -> int:
     """How many processes the pass uses: `jobs` if given (1 = serial), else every usable
     core (at most 4) when `MIN_ARTICLES` or more are checked in full. Never more than one
     where forking is unsafe (not Linux, or threads running)."""
-    if jobs is not None and jobs <= 1:
+    if (jobs is not None and jobs <= 1) or not can_fork():
         return 1
-    if sys.platform != "linux" or threading.active_count() > 1:
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except OSError:
-        cores = os.cpu_count() or 1
+    cores = usable_cores()
     if jobs is None:
         return min(cores, 4) if articles >= MIN_ARTICLES else 1
     return max(1, min(jobs, cores, max(1, articles // CHUNK)))
@@ -104,8 +96,7 @@ def each_article(ctx: LintContext, articles: Sequence[Article], check: Callable[
         return
     chunks = [articles[i:i + CHUNK] for i in range(0, len(articles), CHUNK)]
     before = _take(ctx)
-    fork = multiprocessing.get_context("fork")
-    counter = fork.Value("i", 0)
+    counter = multiprocessing.get_context("fork").Value("i", 0)
 
     def claim() -> int | None:
         with counter.get_lock():
@@ -115,15 +106,7 @@ def each_article(ctx: LintContext, articles: Sequence[Article], check: Callable[
             counter.value = k + 1
         return k
 
-    sys.stdout.flush()  # a child flushes its copy of unwritten output on exit: empty it first
-    sys.stderr.flush()
-    children = []
-    for _ in range(n - 1):
-        receive, send = fork.Pipe(duplex=False)
-        proc = fork.Process(target=_worker, args=(send, ctx, chunks, check, begin, claim), daemon=True)
-        proc.start()
-        send.close()
-        children.append((proc, receive))
+    children = [Forked(partial(_worker, ctx, chunks, check, begin, claim)) for _ in range(n - 1)]
     parts: dict[int, Part] = {}
     try:
         meanwhile()
@@ -131,13 +114,12 @@ def each_article(ctx: LintContext, articles: Sequence[Article], check: Callable[
         while (k := claim()) is not None:
             parts[k] = _run_chunk(ctx, chunks[k], check, begin)
     except BaseException:  # a bug or Ctrl-C here: no worker may outlive the run, blocked on its send
-        for proc, receive in children:
-            proc.terminate()
-            proc.join()
-            receive.close()
+        for child in children:
+            child.stop()
         raise
-    for proc, receive in children:
-        parts.update(_receive(proc, receive, ctx.kb))
+    paths = [a.path for a in ctx.kb.articles]
+    for child in children:
+        parts.update({k: part.unpacked(paths) for k, part in (child.result() or {}).items()})
     for k, chunk in enumerate(chunks):
         if k not in parts:  # a worker failed: its chunks are done here
             parts[k] = _run_chunk(ctx, chunk, check, begin)
@@ -146,39 +128,16 @@ def each_article(ctx: LintContext, articles: Sequence[Article], check: Callable[
         _merge(ctx, part, by_path)
 
 
-def _worker(send: Connection, ctx: LintContext, chunks: list[Sequence[Article]], check: Callable[[Article], None],
-            begin: Begin | None, claim: Callable[[], int | None]) -> None:
-    """A forked worker: chunks until none is left, then every chunk's part in one message.
-    Any failure sends nothing, quietly: the parent redoes what this worker claimed and
-    meets a real error itself, as a serial run would. Ctrl-C is the parent's to handle (it
-    stops, and its daemonic workers are stopped with it)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        index = {a.path: i for i, a in enumerate(ctx.kb.articles)}
-        done = {}
-        while (k := claim()) is not None:
-            done[k] = _run_chunk(ctx, chunks[k], check, begin).packed(index)
-        send.send(done)
-    except BaseException:  # noqa: BLE001, S110 (see above: nothing is lost)
-        pass
-    finally:
-        send.close()
-
-
-def _receive(proc: multiprocessing.process.BaseProcess, receive: Connection, kb: KB) -> dict[int, Part]:
-    """A worker's parts, or nothing if it died or failed before sending them."""
-    got: dict[int, Part] = {}
-    try:
-        wait([receive, proc.sentinel])
-        if receive.poll():
-            paths = [a.path for a in kb.articles]
-            got = {k: part.unpacked(paths) for k, part in receive.recv().items()}
-    except (EOFError, OSError):
-        got = {}
-    finally:
-        receive.close()
-        proc.join()
-    return got
+def _worker(ctx: LintContext, chunks: list[Sequence[Article]], check: Callable[[Article], None],
+            begin: Begin | None, claim: Callable[[], int | None]) -> dict[int, Part]:
+    """A forked worker: chunks until none is left, then every chunk's part, packed. If it
+    fails, nothing comes back: the parent redoes what this worker claimed and meets a real
+    error itself, as a serial run would."""
+    index = {a.path: i for i, a in enumerate(ctx.kb.articles)}
+    done = {}
+    while (k := claim()) is not None:
+        done[k] = _run_chunk(ctx, chunks[k], check, begin).packed(index)
+    return done
 
 
 def _run_chunk(ctx: LintContext, chunk: Sequence[Article], check: Callable[[Article], None],

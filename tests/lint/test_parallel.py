@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from kbtool import processes
 from kbtool.lint import Finding, parallel
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
@@ -187,7 +188,7 @@ def test_no_worker_outlives_a_failing_parent(fixture_kb: Path, tmp_path: Path) -
 
 
 def test_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)  # as in a CLI run
+    monkeypatch.setattr(processes.threading, "active_count", lambda: 1)  # as in a CLI run
     cores = len(os.sched_getaffinity(0))
     assert parallel.workers(1, 50_000) == 1
     assert parallel.workers(None, parallel.MIN_ARTICLES - 1) == 1  # too small to pay for a fork
