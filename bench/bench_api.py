@@ -8,12 +8,21 @@ Recording (issue 14): each worker count runs twice, events off (`KBTOOL_EVENTS=o
 
 For each KB it starts `kbtool serve` (plain uvicorn, access log on, bearer token required:
 the way a ticket tool talks to it) on a free 127.0.0.1 port, once per `--workers` value,
-warms it up, then drives POST /v1/suggest from C keep-alive connections (a small asyncio
-HTTP/1.1 client, so the load generator takes little of the machine's CPU) with a mix of
+warms it up, then drives POST /v1/suggest from C keep-alive connections with a mix of
 short tickets and long support emails written from the KB's articles (see
-bench_suggest.make_tickets). Each run is bounded by a request count and a time limit;
-every response must be a 200 with a JSON body, anything else counts as an error. Prints
-throughput and p50/p95/p99 latency; results go to bench/out/bench_api.json.
+bench_suggest.make_tickets). The load generator is wrk (`--client wrk`, the default where
+it is installed: C, one thread, so it takes little of the machine's CPU; latency from its
+own histogram, p95 not reported) or a small asyncio HTTP/1.1 client (`--client python`,
+bounded by `--requests` too, and itself the bottleneck past ~300 req/s). Each run is
+bounded by a time limit; every response must be a 200 (and, with the Python client, a JSON
+body), anything else counts as an error.
+
+Semantic matching: `--semantic off` (the default) runs the server lexical
+(`KBTOOL_SEMANTIC=0`); `on` runs the hybrid path (the index must have embeddings: build it
+with the semantic extra installed); `off,on` states both side by side. Prints throughput
+and p50/p95/p99 latency; results go to bench/out/bench_api.json.
+
+    .venv/bin/python bench/bench_api.py --sizes 10000 --workers 2 --concurrency 8 --recording off,on --semantic off,on
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -47,7 +57,7 @@ def free_port() -> int:
 class Server:
     """`kbtool serve` in a subprocess (stopped with SIGINT, by pid)."""
 
-    def __init__(self, root: Path, workers: int, record: bool = True) -> None:
+    def __init__(self, root: Path, workers: int, record: bool = True, semantic: bool = False) -> None:
         self.root, self.workers, self.port = root, workers, free_port()
         db = bs.OUT / f"events-{root.name}-{workers}.sqlite"
         for p in db.parent.glob(db.name + "*"):
@@ -58,7 +68,8 @@ class Server:
         self.proc = subprocess.Popen([*cmd, "serve", "--port", str(self.port), "--workers", str(workers)],
                                      cwd=root, stdout=self.log, stderr=subprocess.STDOUT,
                                      env={**os.environ, "KBTOOL_API_TOKEN": TOKEN, "KBTOOL_DB": str(db),
-                                          "KBTOOL_EVENTS": "on" if record else "off"})
+                                          "KBTOOL_EVENTS": "on" if record else "off",
+                                          "KBTOOL_SEMANTIC": "1" if semantic else "0"})
 
     def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
@@ -162,17 +173,76 @@ async def load(port: int, reqs: list[bytes], concurrency: int, total: int, secon
             "mean": round(statistics.mean(lat), 2) if lat else float("nan")}
 
 
+# wrk's Lua: cycle through the request bodies; count 200s and the rest in each thread's
+# globals, which `done` sums and prints as one JSON line with the latency percentiles.
+WRK_LUA = """
+local bodies = {BODIES}
+local i = 0
+ok, bad = 0, 0
+request = function()
+  i = i + 1
+  return wrk.format("POST", "/v1/suggest", {["Content-Type"] = "application/json",
+                    ["Authorization"] = "Bearer TOKEN"}, bodies[(i % #bodies) + 1])
+end
+response = function(status, headers, body)
+  if status == 200 then ok = ok + 1 else bad = bad + 1 end
+end
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+done = function(summary, latency, requests)
+  local a, b = 0, 0
+  for _, t in ipairs(threads) do a = a + t:get("ok"); b = b + t:get("bad") end
+  local e = summary.errors
+  io.write(string.format('{"ok": %d, "bad": %d, "socket_errors": %d, "p50_us": %d, "p99_us": %d, '
+    .. '"mean_us": %f, "us": %d}\\n', a, b, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(99), latency.mean, summary.duration))
+end
+"""
+
+
+def _lua_string(s: str) -> str:
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+
+
+def wrk_script(tickets: list[dict[str, Any]], path: Path) -> Path:
+    bodies = ", ".join(_lua_string(json.dumps({"subject": t["subject"], "body": t["body"]})) for t in tickets)
+    path.write_text(WRK_LUA.replace("{BODIES}", "{" + bodies + "}").replace("TOKEN", TOKEN))
+    return path
+
+
+def wrk_load(port: int, script: Path, concurrency: int, seconds: float) -> dict[str, Any]:
+    """One wrk run (one thread, `concurrency` keep-alive connections) in the shape of `load`."""
+    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+                          "-s", str(script), f"http://127.0.0.1:{port}"],
+                         capture_output=True, text=True, timeout=seconds + 60)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("{")), None)
+    if out.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed: {out.stderr.strip() or out.stdout.strip()}")
+    r = json.loads(line)
+    wall = r["us"] / 1e6
+    errors = r["bad"] + r["socket_errors"]
+    return {"concurrency": concurrency, "requests": r["ok"] + r["bad"], "errors": errors,
+            "error_samples": [f"{r['bad']} non-200, {r['socket_errors']} socket errors"] if errors else [],
+            "seconds": round(wall, 2), "throughput": round((r["ok"] + r["bad"]) / wall, 1),
+            "p50": round(r["p50_us"] / 1000, 2), "p95": float("nan"), "p99": round(r["p99_us"] / 1000, 2),
+            "mean": round(r["mean_us"] / 1000, 2)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="sample,10000", help="comma list: 'sample' and/or article counts")
     ap.add_argument("--concurrency", default="1,8,32")
     ap.add_argument("--workers", default="1,2", help="comma list of `kbtool serve --workers` values")
     ap.add_argument("--recording", default="off,on", help="comma list: events off and/or on")
-    ap.add_argument("--requests", type=int, default=1500, help="most requests per run")
+    ap.add_argument("--semantic", default="off", help="comma list: lexical (off) and/or hybrid (on) server")
+    ap.add_argument("--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
+                    help="load generator (default: wrk where installed)")
+    ap.add_argument("--requests", type=int, default=1500, help="most requests per run (Python client)")
     ap.add_argument("--seconds", type=float, default=20.0, help="longest run")
     args = ap.parse_args()
     print(f"# bench_api: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; "
-          f"POST /v1/suggest with a bearer token, keep-alive connections, client and server on this machine")
+          f"POST /v1/suggest with a bearer token, keep-alive connections, client ({args.client}) and server "
+          f"on this machine")
     results: dict[str, Any] = {}
     for size in args.sizes.split(","):
         if size == "sample":
@@ -186,22 +256,26 @@ def main() -> None:
         sizes = sorted(len(r) for r in reqs)
         print(f"\n## {size} KB: {len(reqs)} distinct tickets (3 short : 1 long email), request bodies "
               f"{sizes[0]}-{sizes[-1]} bytes (median {sizes[len(sizes) // 2]})")
-        runs = [(int(w), rec == "on") for w in args.workers.split(",") for rec in args.recording.split(",")]
-        for workers, record in runs:
-            srv = Server(root, workers, record)
+        script = wrk_script(tickets, bs.OUT / f"bench_api-{root.name}.lua")
+        runs = [(int(w), rec == "on", sem == "on") for sem in args.semantic.split(",") for w in args.workers.split(",")
+                for rec in args.recording.split(",")]
+        for workers, record, semantic in runs:
+            srv = Server(root, workers, record, semantic)
             try:
                 srv.wait_ready()
                 warm = asyncio.run(load(srv.port, reqs, max(2, workers * 2), 60 * workers, 60))
                 assert warm["errors"] == 0, warm
-                print(f"workers={workers} events={'on ' if record else 'off'} {'conc':>4} {'reqs':>6} {'errors':>6} {'req/s':>7} "
+                print(f"workers={workers} events={'on ' if record else 'off'} semantic={'on ' if semantic else 'off'} "
+                      f"{'conc':>4} {'reqs':>6} {'errors':>6} {'req/s':>7} "
                       f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'server cpu ms/req':>18}")
                 for c in (int(x) for x in args.concurrency.split(",")):
                     cpu0 = srv.cpu_seconds()
-                    r = asyncio.run(load(srv.port, reqs, c, args.requests, args.seconds))
+                    r = (wrk_load(srv.port, script, c, args.seconds) if args.client == "wrk"
+                         else asyncio.run(load(srv.port, reqs, c, args.requests, args.seconds)))
                     r["server_cpu_ms_per_request"] = round((srv.cpu_seconds() - cpu0) * 1000 / max(r["requests"], 1), 2)
-                    key = f"workers={workers},events={'on' if record else 'off'}"
+                    key = f"workers={workers},events={'on' if record else 'off'},semantic={'on' if semantic else 'off'}"
                     results.setdefault(size, {}).setdefault(key, []).append(r)
-                    print(f"{'':21} {c:>4} {r['requests']:>6} {r['errors']:>6} {r['throughput']:>7.1f} "
+                    print(f"{'':34} {c:>4} {r['requests']:>6} {r['errors']:>6} {r['throughput']:>7.1f} "
                           f"{r['p50']:>7.2f} {r['p95']:>7.2f} {r['p99']:>7.2f} {r['server_cpu_ms_per_request']:>18.2f}"
                           + (f"  errors: {r['error_samples']}" if r["errors"] else ""), flush=True)
             finally:

@@ -10,10 +10,12 @@ connection whose first request has not arrived within `header_timeout` seconds, 
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.supervisors import Multiprocess
 
 HEADER_TIMEOUT = 10.0  # seconds for a new connection to deliver its first request line and headers
 KEEP_ALIVE_TIMEOUT = 5  # seconds an idle keep-alive connection stays open
@@ -51,3 +53,69 @@ def server_config(app: Any, host: str, port: int, **kwargs: Any) -> uvicorn.Conf
     }
     options.update(kwargs)
     return uvicorn.Config(app, host=host, port=port, **options)
+
+
+class BalancedMultiprocess(Multiprocess):
+    """uvicorn's worker supervisor, with a listening socket per worker (SO_REUSEPORT) where
+    uvicorn shares one between them.
+
+    With one shared socket, whichever worker's event loop wakes first accepts every pending
+    connection at once (asyncio accepts up to its backlog per wake): a ticket tool opening 8
+    keep-alive connections got them all on one worker of two, which ran at 100% while the
+    other idled (440 req/s either way, bench_api.py). With a socket each, the kernel spreads
+    connections over the workers by their address hash. Every worker uvicorn starts (at
+    first, on a restart, replacing a dead one) takes `self.sockets`, so reading it binds a
+    new socket on the same port; the supervisor closes its copies once the workers hold
+    them (a socket no worker accepts on must not stay in the group, or the connections the
+    kernel hands it would wait forever)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        self._handed: list[socket.socket] = []
+        self._address: tuple[Any, ...] | None = None
+        first = self._bind(config)  # fails here, before any worker starts, on a busy port
+        super().__init__(config, sockets=[])
+        self._handed.append(first)
+        self._first: socket.socket | None = first
+
+    def _bind(self, config: uvicorn.Config) -> socket.socket:
+        family = socket.AF_INET6 if config.host and ":" in config.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # (accepted sockets inherit it)
+            sock.bind(self._address or (config.host, config.port))
+            sock.listen(config.backlog)
+        except OSError:
+            sock.close()
+            raise
+        self._address = sock.getsockname()  # port 0: every worker on the port the first one got
+        sock.set_inheritable(True)
+        return sock
+
+    @property
+    def port(self) -> int:
+        """The port the workers listen on (the one the system chose, for port 0)."""
+        assert self._address is not None
+        return int(self._address[1])
+
+    @property  # type: ignore[override]
+    def sockets(self) -> list[socket.socket]:
+        """A listening socket for the worker about to start (see the class doc)."""
+        if self._first is not None:
+            sock, self._first = self._first, None
+        else:
+            sock = self._bind(self.config)
+            self._handed.append(sock)
+        return [sock]
+
+    @sockets.setter
+    def sockets(self, value: list[socket.socket]) -> None:
+        pass  # (Multiprocess.__init__ sets it; each worker gets its own from the getter)
+
+    def keep_subprocess_alive(self) -> None:
+        """Every half second in uvicorn's loop: close the sockets handed to started workers."""
+        for sock in self._handed:
+            sock.close()
+        self._handed = []
+        super().keep_subprocess_alive()

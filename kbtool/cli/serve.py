@@ -84,16 +84,14 @@ def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, wor
     if workers == 1:
         uvicorn.Server(config).run()
         return
-    # uvicorn binds the socket it shares between workers without IPPROTO_TCP, so asyncio never
-    # turns TCP_NODELAY on for its connections and every keep-alive response waits ~40 ms
-    # (Nagle + delayed ACK). Set it on the listening socket: accepted sockets inherit it.
-    import socket
+    from ..api.server import BalancedMultiprocess
 
-    from uvicorn.supervisors import Multiprocess
-
-    sock = config.bind_socket()
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    Multiprocess(config, sockets=[sock]).run()
+    try:
+        supervisor = BalancedMultiprocess(config)
+    except OSError as e:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    click.echo(f"kbtool serve: {workers} workers on http://{host}:{supervisor.port} (Ctrl-C to stop)", err=True)
+    supervisor.run()
 
 
 COMMANDS = [serve_cmd]

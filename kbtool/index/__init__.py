@@ -59,6 +59,7 @@ from .store import (
     Manifest,
     check_dir,
     current_build,
+    current_link,
     file_state,
     fsync_dir,
     kb_files,
@@ -71,7 +72,7 @@ from .writer import FastWriter
 __all__ = [
     "DEFAULT_STATUSES", "FORMAT_VERSION", "FORWARD", "FORWARD_FIELDS", "KEEP_BUILDS", "MANIFEST",
     "BM25View", "BadQuery", "BuildReport", "CompiledBM25F", "Filters", "Forward", "Hit", "Index", "IndexBusy", "IndexProblem",
-    "SearchResult", "Snapshot", "analyze", "current_build", "search", "update_index",
+    "SearchResult", "Snapshot", "analyze", "current_build", "current_link", "search", "update_index",
 ]
 
 

@@ -224,6 +224,16 @@ def current_build(index_dir: Path) -> Path | None:
     return target if target.is_dir() else None
 
 
+def current_link(index_dir: Path) -> str | None:
+    """What `index_dir/current` says (the build's name), in one system call: a swap always
+    points it at a new build directory, so a server that has seen the same text twice around
+    resolving it knows its build without resolving again. None: no link."""
+    try:
+        return os.readlink(index_dir / "current")
+    except OSError:
+        return None
+
+
 def _is_ours(name: str) -> bool:
     return name in ("current", ".lock") or name.startswith(("build-", ".current-", "."))
 

@@ -34,7 +34,17 @@ import scipy.sparse as sp
 from .. import semantic
 from ..config import Config
 from ..content import KB, Article
-from ..index import FORWARD_FIELDS, BM25View, Forward, Index, IndexProblem, Snapshot, analyze, current_build
+from ..index import (
+    FORWARD_FIELDS,
+    BM25View,
+    Forward,
+    Index,
+    IndexProblem,
+    Snapshot,
+    analyze,
+    current_build,
+    current_link,
+)
 from ..semantic import Embeddings
 from .ticket import (
     CODE_TOKEN,
@@ -819,6 +829,7 @@ class EngineHolder:
         self.index = Index.for_config(config)
         self._engine: Engine | None = None
         self._build: Path | None = None
+        self._link: str | None = None  # what `current` said when it was seen to point at _build
         self._failed: Path | None = None
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
@@ -828,9 +839,14 @@ class EngineHolder:
         return self._engine is not None
 
     def get(self, wait: bool = True) -> Engine:
-        build = current_build(self.index.dir)
         engine = self._engine  # read once: another thread may swap it meanwhile
+        link = current_link(self.index.dir)  # one readlink: the API asks on every request
+        if engine is not None and link is not None and link == self._link:
+            return engine
+        build = current_build(self.index.dir)
         if engine is not None and build == self._build:
+            if link == current_link(self.index.dir):  # (the same link before and after: it names this build)
+                self._link = link
             return engine
         if engine is not None:
             if build is None or build == self._failed:

@@ -533,6 +533,22 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _connections_held(port: int, pids: list[int]) -> dict[int, int]:
+    """How many established connections to 127.0.0.1:`port` each process holds (/proc/net/tcp
+    socket inodes, matched against each process's open files)."""
+    local = f"0100007F:{port:04X}"
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = line.split()
+        if f[1] == local and f[3] == "01":  # (01: ESTABLISHED)
+            inodes.add(f[9])
+    held = {}
+    for pid in pids:
+        fds = Path(f"/proc/{pid}/fd")
+        held[pid] = sum(1 for fd in fds.iterdir() if os.readlink(fd) in {f"socket:[{i}]" for i in inodes})
+    return held
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the worker processes")
 def test_serve_with_two_workers(tmp_path: Path) -> None:
     cfg = make_project(tmp_path)
@@ -562,6 +578,21 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
             r = ask(f"{SECRET} SAML-403")
             assert r.status_code == 200 and r.json()["suggestions"][0]["id"] == "saml-403-user-not-assigned"
         assert ask("SAML-403", {"Authorization": "Bearer nope"}).status_code == 401
+        # keep-alive connections opened together are spread over the workers (a listening
+        # socket each): with one shared socket, one worker accepted all 24 and the other idled
+        # (opened at once, as a load balancer or wrk opens its pool, before any is used)
+        conns = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(24)]
+        try:
+            for c in conns:
+                c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            for c in conns:
+                assert c.recv(64).startswith(b"HTTP/1.1 200")
+            held = _connections_held(port, workers)
+        finally:
+            for c in conns:
+                c.close()
+        counts = sorted(n for n in held.values() if n)  # (the supervisor's other child holds none)
+        assert len(counts) == 2 and sum(counts) == 24 and counts[0] >= 3, held
         # keep-alive requests are not held back by Nagle + delayed ACK (~40 ms each before TCP_NODELAY)
         with httpx.Client(base_url=url, timeout=TIMEOUT, headers=AUTH) as c:
             c.post("/v1/suggest", json={"subject": "warm up"})
@@ -593,6 +624,18 @@ def test_serve_with_two_workers(tmp_path: Path) -> None:
     assert "POST /v1/suggest" in text  # the access log is on ...
     assert SECRET not in text  # ... and never holds ticket text
     assert "Traceback" not in text
+
+
+def test_serve_on_a_busy_port_says_so(tmp_path: Path) -> None:
+    cfg = make_project(tmp_path)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = subprocess.run([*kbtool_command(), "serve", "--port", str(port), "--workers", "2"], cwd=cfg.root,
+                             env={**os.environ, "KBTOOL_API_TOKEN": TOKEN}, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "Traceback" not in out.stderr
 
 
 # --- schemathesis ---------------------------------------------------------------------------------

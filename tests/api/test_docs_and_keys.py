@@ -16,6 +16,7 @@ from liveserver import LiveServer
 
 from kbtool.api import create_app
 from kbtool.api.auth import KeyFile, KeyProblem
+from kbtool.api.routes import INLINE_CHARS
 from kbtool.config import Config
 
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
@@ -125,8 +126,9 @@ def test_token_stays_an_admin_key(api_cfg: Config, tmp_path: Path) -> None:
 
 
 def test_costly_ticket_never_stalls_the_event_loop(api_cfg: Config, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ranking runs in a thread under a time budget: /healthz answers meanwhile, and the slow
-    request ends in a 503 when the budget is spent."""
+    """A long ticket is ranked in a thread under a time budget: /healthz answers meanwhile, and
+    the slow request ends in a 503 when the budget is spent. (A short one ranks on the event
+    loop: milliseconds, less than the hop to a thread.)"""
     from kbtool.suggest import Engine
 
     real = Engine.suggest
@@ -140,7 +142,8 @@ def test_costly_ticket_never_stalls_the_event_loop(api_cfg: Config, monkeypatch:
     with LiveServer(create_app(api_cfg, token="", record=False, budget=0.5)) as srv:
         result: dict[str, httpx.Response] = {}
         t = threading.Thread(target=lambda: result.setdefault(
-            "r", httpx.post(f"{srv.url}/v1/suggest", json={"subject": "slowpoke"}, timeout=TIMEOUT)))
+            "r", httpx.post(f"{srv.url}/v1/suggest", json={"subject": "slowpoke", "body": "long " * INLINE_CHARS},
+                            timeout=TIMEOUT)))
         t.start()
         time.sleep(0.1)
         t0 = time.monotonic()
@@ -148,3 +151,24 @@ def test_costly_ticket_never_stalls_the_event_loop(api_cfg: Config, monkeypatch:
         assert time.monotonic() - t0 < 0.3
         t.join(10)
     assert result["r"].status_code == 503 and "time budget" in result["r"].json()["error"]["message"]
+
+
+def test_short_tickets_rank_on_the_event_loop_long_ones_in_a_thread(api_cfg: Config,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from kbtool.suggest import Engine
+
+    real = Engine.suggest
+    threads: dict[str, str] = {}
+
+    def spy(self: Engine, ticket: object, *a: object, **k: object) -> object:
+        threads[getattr(ticket, "subject", "")] = threading.current_thread().name
+        return real(self, ticket, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Engine, "suggest", spy)
+    with LiveServer(create_app(api_cfg, token="", record=False)) as srv:
+        for subject, body in (("short", "SAML-403 on sign-in"), ("at the limit", "x" * (INLINE_CHARS - 12)),
+                              ("long", "SAML-403 on sign-in " * (INLINE_CHARS // 10))):
+            r = httpx.post(f"{srv.url}/v1/suggest", json={"subject": subject, "body": body}, timeout=TIMEOUT)
+            assert r.status_code == 200
+    assert threads["short"] == threads["at the limit"]  # the server's own (event loop) thread
+    assert threads["long"] != threads["short"] and "worker" in threads["long"].lower()
