@@ -175,3 +175,29 @@ def test_a_split_build_updates_incrementally(tmp_path: Path) -> None:
     # Whoosh's own scores count the deleted copy until segments merge (see query.PlainWords),
     # so searches are compared by what they find; suggestions exactly.
     assert out["same_suggestions"] and out["same_found"]
+
+
+def test_or_matchers_are_chosen_by_the_whole_index() -> None:
+    """Whoosh picks an OR's matcher by its segment's size (arrays of every match at 5,000
+    documents or fewer); a split build's segments must get the one the whole index would."""
+    from whoosh import query as wq
+
+    from kbtool.index.query import _or_matchers_by_index
+
+    def parse() -> wq.Query:
+        words = [wq.Or([wq.Term(f, w) for f in ("title", "summary", "body")]) for w in ("sso", "saml", "okta")]
+        return wq.And([wq.Or(words), wq.Not(wq.Or([wq.Term("title", "x"), wq.Term("body", "x"), wq.Term("tags", "x")]))])
+
+    big, small = _or_matchers_by_index(parse(), 10_000), _or_matchers_by_index(parse(), 5_000)
+    big_ors = [n for n in _walk(big) if isinstance(n, wq.Or)]
+    assert len(big_ors) == 5 and all(n.matcher_type == wq.Or.DEFAULT_MATCHER for n in big_ors)
+    assert all(n.matcher_type == wq.Or.AUTO_MATCHER for n in _walk(small) if isinstance(n, wq.Or))
+
+
+def _walk(q: Any) -> list[Any]:
+    out, stack = [], [q]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(node.children())
+    return out
