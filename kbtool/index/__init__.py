@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -122,6 +123,15 @@ def _add_documents(writer: FastWriter, fwd: ForwardBuilder, articles: list[Artic
         _add_forward(fwd, a, toks)
         if progress:
             progress(i * total // len(articles), total)
+
+
+def _fork(fn: Callable[[], tuple[Segment, ForwardPart]]) -> Forked[tuple[Segment, ForwardPart]] | None:
+    """A child running `fn`, or None when the system will not fork one now (out of
+    processes or memory): that share is then written here."""
+    try:
+        return Forked(fn)
+    except OSError:
+        return None
 
 
 def _write_part(ix: windex.Index, articles: list[Article], analyzer: TermMemo) -> tuple[Segment, ForwardPart]:
@@ -367,22 +377,26 @@ class Index:
         # articles make ~5.5 million postings, ~930 MB as it counts them: 1024 keeps them in
         # memory (peak RSS 1.6 GB) and took a third off the build's CPU time.
         writer = FastWriter(ix, self.commit_progress, limitmb=1024)
-        children = [Forked(partial(_write_part, ix, share, analyzer)) for share in shares[1:]]
+        children: list[Forked[tuple[Segment, ForwardPart]] | None] = []
         try:
+            for share in shares[1:]:
+                children.append(_fork(partial(_write_part, ix, share, analyzer)))
             _add_documents(writer, fwd, shares[0], analyzer, progress, len(articles))
-            if not children:
+            if len(shares) == 1:
                 writer.commit()
             else:
                 writer.segment()  # this share's, written while the children still write theirs
                 segments = []
                 for child, share in zip(children, shares[1:]):
-                    segment, forward = child.result() or _write_part(ix, share, analyzer)  # (it failed: here)
+                    part = child.result() if child else None
+                    segment, forward = part or _write_part(ix, share, analyzer)  # (the child failed: here)
                     segments.append(segment)
                     fwd.extend(forward)
                 writer.commit_with(segments)
         except BaseException:
             for child in children:
-                child.stop()
+                if child:
+                    child.stop()
             writer.cancel()
             raise
         finally:

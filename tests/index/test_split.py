@@ -201,3 +201,17 @@ def _walk(q: Any) -> list[Any]:
         out.append(node)
         stack.extend(node.children())
     return out
+
+
+def test_a_fork_the_system_refuses_costs_time_not_documents(tmp_path: Path) -> None:
+    out = scenario("""
+        from kbtool import processes
+
+        def refused(self, fn):
+            raise BlockingIOError(11, "Resource temporarily unavailable")  # fork(2): EAGAIN
+
+        processes.Forked.__init__ = refused
+        build("split")
+        out.update(same=same("split"))
+    """, tmp_path)
+    assert len(out["segments"]) == 3 and out["same"] and out["leftovers"] == []
