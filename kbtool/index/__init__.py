@@ -112,6 +112,28 @@ def split_points(n_articles: int) -> list[int]:
     return [n_articles * i // shares for i in range(shares + 1)]
 
 
+POOL_MB = (1024, 3072)  # Whoosh's posting pool per process, at least and at most
+
+
+def pool_limit_mb(processes: int) -> int:
+    """The posting pool of each process of a full build, in MB as Whoosh counts them.
+
+    Past its limit the pool spills sorted runs to disk and merges them back at commit,
+    pickling every posting twice. 10,000 real-text articles make ~5.5 million postings,
+    ~930 MB as it counts them: 1024 keeps them in memory and took a third off the build's
+    CPU time. 50,000 split over two processes spilled at 1024 (234.7 s, 2.9 GB peak RSS
+    each) and not at 3072 (140.9 s, 4.2 GB each). So each process gets a share of half the
+    memory available now, within POOL_MB: the small end is what a small machine always had."""
+    available = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                available = int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return max(POOL_MB[0], min(POOL_MB[1], available // (2 * max(processes, 1))))
+
+
 def _add_documents(writer: FastWriter, fwd: ForwardBuilder, articles: list[Article], analyzer: TermMemo,
                    progress: Progress | None = None, total: int = 0) -> None:
     """Each article into the Whoosh writer and the forward builder, analysed once for both.
@@ -134,10 +156,11 @@ def _fork(fn: Callable[[], tuple[Segment, ForwardPart]]) -> Forked[tuple[Segment
         return None
 
 
-def _write_part(ix: windex.Index, articles: list[Article], analyzer: TermMemo) -> tuple[Segment, ForwardPart]:
+def _write_part(ix: windex.Index, articles: list[Article], analyzer: TermMemo,
+                pool_mb: int) -> tuple[Segment, ForwardPart]:
     """A share of a split build (in a forked child, or here when the child failed): the
     articles as a segment written beside the main writer, and their forward documents."""
-    writer = FastWriter(ix, None, beside=True, limitmb=1024)
+    writer = FastWriter(ix, None, beside=True, limitmb=pool_mb)
     fwd = ForwardBuilder()
     try:
         _add_documents(writer, fwd, articles, analyzer)
@@ -372,15 +395,12 @@ class Index:
         fwd = ForwardBuilder()
         cut = split_points(len(articles))
         shares = [articles[lo:hi] for lo, hi in zip(cut, cut[1:])]
-        # limitmb: Whoosh's posting pool spills sorted runs to disk past this many accounted
-        # MB and merges them back at commit (pickling every posting twice). 10,000 real-text
-        # articles make ~5.5 million postings, ~930 MB as it counts them: 1024 keeps them in
-        # memory (peak RSS 1.6 GB) and took a third off the build's CPU time.
-        writer = FastWriter(ix, self.commit_progress, limitmb=1024)
+        pool_mb = pool_limit_mb(len(shares))
+        writer = FastWriter(ix, self.commit_progress, limitmb=pool_mb)
         children: list[Forked[tuple[Segment, ForwardPart]] | None] = []
         try:
             for share in shares[1:]:
-                children.append(_fork(partial(_write_part, ix, share, analyzer)))
+                children.append(_fork(partial(_write_part, ix, share, analyzer, pool_mb)))
             _add_documents(writer, fwd, shares[0], analyzer, progress, len(articles))
             if len(shares) == 1:
                 writer.commit()
@@ -389,7 +409,7 @@ class Index:
                 segments = []
                 for child, share in zip(children, shares[1:]):
                     part = child.result() if child else None
-                    segment, forward = part or _write_part(ix, share, analyzer)  # (the child failed: here)
+                    segment, forward = part or _write_part(ix, share, analyzer, pool_mb)  # (the child failed: here)
                     segments.append(segment)
                     fwd.extend(forward)
                 writer.commit_with(segments)

@@ -215,3 +215,12 @@ def test_a_fork_the_system_refuses_costs_time_not_documents(tmp_path: Path) -> N
         out.update(same=same("split"))
     """, tmp_path)
     assert len(out["segments"]) == 3 and out["same"] and out["leftovers"] == []
+
+
+def test_each_process_pool_gets_a_share_of_the_memory_within_bounds() -> None:
+    import kbtool.index as kbindex
+
+    low, high = kbindex.POOL_MB
+    assert low <= kbindex.pool_limit_mb(1) <= high
+    assert kbindex.pool_limit_mb(2) <= kbindex.pool_limit_mb(1)
+    assert kbindex.pool_limit_mb(10_000) == low  # never less than a small machine always had
