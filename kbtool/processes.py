@@ -9,6 +9,7 @@ in one process.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -47,7 +48,7 @@ class Forked(Generic[T]):
         self._receive, send = fork.Pipe(duplex=False)
         sys.stdout.flush()  # a child flushes its copy of unwritten output on exit: empty it first
         sys.stderr.flush()
-        self._proc = fork.Process(target=_child, args=(send, fn), daemon=True)
+        self._proc = fork.Process(target=_child, args=(send, fn, os.getpid()), daemon=True)
         self._proc.start()
         send.close()
 
@@ -73,7 +74,23 @@ class Forked(Generic[T]):
         self._receive.close()
 
 
-def _child(send: Connection, fn: Callable[[], object]) -> None:
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this child when its parent dies (PR_SET_PDEATHSIG), so a parent
+    ended by `kill -9` leaves no child writing into a build the next run will clean up; and
+    end now if the parent is already gone."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux's libc: the child ends by itself once its work is done
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _child(send: Connection, fn: Callable[[], object], parent: int) -> None:
+    _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         send.send(fn())

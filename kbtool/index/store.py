@@ -26,9 +26,10 @@ import json
 import os
 import shutil
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import ClassVar
 
 from ..content import Article
 
@@ -186,33 +187,53 @@ def _resolves(path: str) -> bool:
 
 
 class Lock:
-    """One writer at a time per index directory (flock; released if the process dies)."""
+    """One writer at a time per index directory (flock; released if the process dies).
+
+    A process forked while the lock is held (a split build's writers) closes its inherited
+    copy at once: the lock belongs to the process that took it, so killing that process
+    frees the index even if a child outlives it for a moment. (Closing a copy never unlocks
+    the parent's: only the last descriptor's close, or LOCK_UN, does.)"""
+
+    _held: ClassVar[weakref.WeakSet[Lock]] = weakref.WeakSet()
 
     def __init__(self, index_dir: Path) -> None:
         self.path = index_dir / ".lock"
-        self.fh: IO[str] | None = None
+        self.fd = -1
 
     def __enter__(self) -> Lock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
-            fh.close()
+            os.close(fd)
             if e.errno in (errno.EAGAIN, errno.EACCES):
                 raise IndexBusy(f"another `kbtool index` is already updating {self.path.parent}; "
                                 "wait for it to finish and try again") from None
             raise
-        fh.truncate(0)
-        fh.write(str(os.getpid()))
-        fh.flush()
-        self.fh = fh
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+        Lock._held.add(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self.fh is not None
-        fcntl.flock(self.fh, fcntl.LOCK_UN)
-        self.fh.close()
+        Lock._held.discard(self)
+        if self.fd >= 0:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = -1
+
+    @classmethod
+    def _forget_in_child(cls) -> None:
+        for lock in list(cls._held):
+            if lock.fd >= 0:
+                os.close(lock.fd)
+                lock.fd = -1
+        cls._held = weakref.WeakSet()
+
+
+os.register_at_fork(after_in_child=Lock._forget_in_child)
 
 
 def current_build(index_dir: Path) -> Path | None:
