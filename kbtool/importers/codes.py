@@ -5,8 +5,8 @@ Symptoms section (also "Error", "Issue", "Problem") and fenced code blocks (logs
 output). Prose elsewhere mentions codes in passing (a cause that lists ten HRESULTs, a
 table of every SMTP status) and would make every article match every ticket.
 
-The forms are chosen for precision on real Microsoft support text (the OfficeDocs
-precision check in the import report measures them): each needs a shape no ordinary
+The forms are chosen for precision on real Microsoft support text (`bench/check_codes.py`
+samples the codes extracted from the OfficeDocs corpus for a reader to judge): each needs a shape no ordinary
 number has (`0x` + 8 hex digits, `AADSTS` + digits, Office's `30010-45`) or the word that
 makes a number a code (`Error 1603`, `HTTP 503`, `550 5.7.1`). Codes are written as the
 source spells them, so the suggest engine finds them in a ticket whatever the case or

@@ -5,7 +5,8 @@ with MinHash: the biggest single cost of linting a big KB, and the same work eve
 for the articles that did not change. A text's hashes and signature depend on that text
 alone (`duplicates.word_hash`), so they are kept per text, keyed by a digest of it, and a
 run computes them for new and edited texts only, as ruff or ESLint's `--cache` skip
-unchanged files.
+unchanged files. Each text's hashes are kept in set order (`duplicates.set_order`), so
+building the shingle sets from them needs no sort either.
 
 The cache is best-effort and never changes a result: a missing, unreadable, corrupt or
 older-format file is a cold start, and a file that cannot be written (read-only checkout,
@@ -27,10 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from ..config import kb_tag
-from .duplicates import NUM_PERM, SHINGLE, minhash_signatures, shingle_hashes
+from .duplicates import NUM_PERM, SHINGLE, minhash_signatures, set_order, shingle_hashes
 
 # Bump when shingling, word hashing or signing changes: an older file is then ignored.
-FORMAT = f"kbtool-lint-shingles 1 k={SHINGLE} perm={NUM_PERM} blake2b-words"
+FORMAT = f"kbtool-lint-shingles 2 k={SHINGLE} perm={NUM_PERM} blake2b-words set-order"
 _DIGEST = 16
 
 
@@ -62,6 +63,7 @@ def shingled(texts: Sequence[str], file: Path | None = None) -> Shingled:
     rows = np.array([row_of.get(d, -1) for d in digests], dtype=np.int64)
     miss = np.flatnonzero(rows < 0)
     fresh_h, fresh_b = shingle_hashes([texts[i] for i in miss.tolist()])
+    fresh_h = set_order(fresh_h, fresh_b)  # a text's hashes as a set: in the order ShingleSets sorts them
     fresh_sig = minhash_signatures(fresh_h, fresh_b)
     if old is None or miss.size == len(texts):
         hashes, bounds, sig = fresh_h, fresh_b, fresh_sig

@@ -594,33 +594,38 @@ def check_near_duplicates(ctx: LintContext, live: list[Article]) -> None:
     if not ctx.on("KB501") and not ctx.on("KB503"):
         return
     from .cache import shingled  # numpy: only when needed
-    from .duplicates import ShingleSets, contained, near_duplicates
+    from .duplicates import MIN_SHINGLES, Copies, ShingleSets, contained, near_duplicates
 
     threshold = ctx.config.lint.duplicate_threshold
-    texts = [f"{a.title}\n{a.body}" for a in live]
-    if len(texts) < 2:
+    if len(live) < 2:
         return
+    copies = Copies.fold(f"{a.title}\n{a.body}" for a in live)
+    texts = copies.texts
     sh = shingled(texts, ctx.cache_file)
     shingles = (sh.hashes, sh.bounds)
     sets = ShingleSets(*shingles)
     focus = [i for i, a in enumerate(live) if ctx.focused(a)] if ctx.focus is not None else None
+    folded_focus = copies.focus(focus)
     # KB503 skips the near pairs. A near pair's sizes are within `threshold` of each other and
     # a contained part is at most 3/4 of its whole, so above 0.75 no near pair can be a
     # contained one and the near pairs outside the focus need not be weighed at all.
-    near_focus = focus if threshold > 0.75 else None
+    near_focus = folded_focus if threshold > 0.75 else None
     near = (near_duplicates(texts, threshold, shingles=shingles, sets=sets, signatures=sh.signatures, focus=near_focus)
             if ctx.on("KB501") else [])
-    for i, j, score in near:
-        x, y = live[i], live[j]
-        if _replacement_pair(x, y) or not ctx.reports_pair(x, y):
-            continue
-        at, ref = ctx.placed(x, y)
-        ctx.report(at, "KB501", at.line_of("title"), other=ref.rel_path, percent=int(score * 100),
-                   score=f"{score:.2f}", threshold=f"{threshold:g}", refs=(ctx.real(ref),),
-                   key=f"dup {ref.rel_path}")
+    if ctx.on("KB501"):
+        eligible = (sh.bounds[:, 1] - sh.bounds[:, 0]) >= MIN_SHINGLES
+        for i, j, score in copies.near(near, eligible, focus if threshold > 0.75 else None):
+            x, y = live[i], live[j]
+            if _replacement_pair(x, y) or not ctx.reports_pair(x, y):
+                continue
+            at, ref = ctx.placed(x, y)
+            ctx.report(at, "KB501", at.line_of("title"), other=ref.rel_path, percent=int(score * 100),
+                       score=f"{score:.2f}", threshold=f"{threshold:g}", refs=(ctx.real(ref),),
+                       key=f"dup {ref.rel_path}")
     if ctx.on("KB503"):
-        skip = {(min(i, j), max(i, j)) for i, j, _ in near}
-        for part, whole, score in contained(texts, threshold, skip, shingles=shingles, focus=focus, sets=sets):
+        skip = {(min(u, v), max(u, v)) for u, v, _ in near}
+        found = contained(texts, threshold, skip, shingles=shingles, focus=folded_focus, sets=sets, weights=copies.weights)
+        for part, whole, score in copies.contained(found, focus):
             x, y = live[part], live[whole]
             if not _replacement_pair(x, y) and ctx.reports_pair(x, y):
                 ctx.report(x, "KB503", x.line_of("title"), other=y.rel_path, percent=int(score * 100),

@@ -9,7 +9,8 @@ index, so the LSH step can only cost recall, never precision. Bands are chosen s
 pair at the threshold becomes a candidate with probability >= 99%.
 
 Everything is vectorised with numpy; hashing is deterministic (no `hash()` of str,
-which changes between runs).
+which changes between runs). Exact copies are folded first (`Copies`): a text repeated
+k times is hashed and compared once, and its k(k-1)/2 pairs come back at Jaccard 1.
 """
 
 from __future__ import annotations
@@ -17,19 +18,20 @@ from __future__ import annotations
 import string
 from array import array
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from hashlib import blake2b
-from itertools import count
+from itertools import combinations, count, product
 
 import numpy as np
 
 NUM_PERM = 64
 SHINGLE = 3
 MIN_SHINGLES = 10  # shorter texts (about a dozen words) are never compared
-MAX_BUCKET_PAIRS = 64
+MAX_BUCKET_PAIRS = 64  # a bucket larger than this pairs each member with its first few only
 SAMPLE_EVERY = 8  # containment: the shingles whose hash is 0 mod 8, the same ones in every text
 MIN_PART = 48  # a part of fewer shingles (about 50 words) is not reported as contained
-MAX_DF = 48  # a sampled shingle in more texts than this is boilerplate, not evidence  # a bucket larger than this pairs each member with its first few only
+MAX_DF = 48  # a sampled shingle in more texts than this is boilerplate, not evidence
 
 # One pass: ASCII upper case to lower case, ASCII punctuation to spaces.
 _FOLD = bytes.maketrans(
@@ -51,8 +53,9 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 def distinct(x: np.ndarray) -> np.ndarray:
     """The sorted distinct values of a 1-D array: `np.unique` by sort and mask, which numpy
-    2's hash-based `np.unique` is ~50x slower than on millions of well-mixed uint64 keys."""
-    s = np.sort(x)
+    2's hash-based `np.unique` is ~50x slower than on millions of well-mixed uint64 keys.
+    An array already in order (a cache's shingle sets) skips the sort: one linear check."""
+    s = x if x.size < 2 or bool((x[1:] >= x[:-1]).all()) else np.sort(x)
     return s[np.r_[True, s[1:] != s[:-1]]] if s.size else s
 
 
@@ -243,6 +246,13 @@ def _check_count(n: int) -> None:
         raise ValueError(f"more than {1 << DOC_BITS:,} texts: too many to compare for near-duplicates")
 
 
+def set_order(hashes: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Each text's hashes in the order `ShingleSets` keeps them (by their top bits, ties as
+    they came): stored so in the lint cache, every later run builds its sets without a sort."""
+    doc = np.repeat(np.arange(len(bounds), dtype=np.uint64), bounds[:, 1] - bounds[:, 0])
+    return hashes[np.argsort((doc << _DOC_SHIFT) | (hashes >> np.uint64(DOC_BITS)), kind="stable")]
+
+
 class ShingleSets:
     """Every text's distinct shingles in one sorted array, so the exact overlap of thousands
     of candidate pairs is counted in a few vectorised passes rather than a set and an
@@ -281,12 +291,15 @@ class ShingleSets:
         return out
 
 
-def _sample_pairs(hashes: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sample_pairs(hashes: np.ndarray, bounds: np.ndarray,
+                  weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pairs (i < j) sharing sampled shingles, how many they share, each text's sample size).
 
     The sample is content-defined (hash mod SAMPLE_EVERY), so a text copied into another
     brings its whole sample along; pairs come from the inverted index, shingle by shingle,
-    vectorised by offset within each run of one shingle (runs longer than MAX_DF skipped)."""
+    vectorised by offset within each run of one shingle (runs longer than MAX_DF skipped).
+    `weights[t]` is how many texts text t stands for (its folded copies): a shingle's
+    document frequency counts them, so folding copies does not change what is boilerplate."""
     n = len(bounds)
     _check_count(n)
     doc = np.repeat(np.arange(n), bounds[:, 1] - bounds[:, 0])
@@ -298,7 +311,8 @@ def _sample_pairs(hashes: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, n
     h, d = hd >> np.uint64(DOC_BITS), (hd & low).astype(np.int64)
     run_start = np.r_[0, np.flatnonzero(h[1:] != h[:-1]) + 1]
     run_len = np.diff(np.r_[run_start, h.size])
-    ok = np.repeat(run_len <= MAX_DF, run_len)
+    df = run_len if weights is None or h.size == 0 else np.add.reduceat(weights[d], run_start)
+    ok = np.repeat(df <= MAX_DF, run_len)
     h, d = h[ok], d[ok]
     sizes = np.bincount(d, minlength=n)  # the informative samples: boilerplate is no evidence either way
     found = []
@@ -322,18 +336,20 @@ def _marks(n: int, members: Collection[int]) -> np.ndarray:
 
 def contained(texts: Sequence[str], threshold: float, skip: Collection[tuple[int, int]] = (),
               shingles: tuple[np.ndarray, np.ndarray] | None = None,
-              focus: Collection[int] | None = None, sets: ShingleSets | None = None) -> list[tuple[int, int, float]]:
+              focus: Collection[int] | None = None, sets: ShingleSets | None = None,
+              weights: np.ndarray | None = None) -> list[tuple[int, int, float]]:
     """(part, whole, containment): texts most of whose word 3-shingles (>= threshold) are
     in a longer text (the best such whole for each part), at most 3/4 its size (closer sizes are near-duplicates, KB501), and
     not a pair in `skip`. Sub-quadratic: a content-defined sample proposes, exact sets decide.
     `focus` keeps the results with a member among those indexes: every pair of a part that
-    is in focus or is proposed with a whole in focus is still weighed, so its best is the same."""
+    is in focus or is proposed with a whole in focus is still weighed, so its best is the same.
+    `weights`: as in `_sample_pairs`, for texts that stand for folded copies."""
     if len(texts) < 2:
         return []
     hashes, bounds = shingles if shingles is not None else shingle_hashes(texts)
     sets = sets or ShingleSets(hashes, bounds)
     size = sets.size  # the part is the smaller set (exact, unlike the samples' sizes)
-    pairs, counts, samples = _sample_pairs(hashes, bounds)
+    pairs, counts, samples = _sample_pairs(hashes, bounds, weights)
     if focus is not None and len(pairs):
         marked = _marks(len(texts), focus)
         part_col = np.where(size[pairs[:, 0]] <= size[pairs[:, 1]], pairs[:, 0], pairs[:, 1])
@@ -367,3 +383,65 @@ def contained(texts: Sequence[str], threshold: float, skip: Collection[tuple[int
         return found
     in_focus = set(focus)
     return [t for t in found if t[0] in in_focus or t[1] in in_focus]
+
+
+@dataclass
+class Copies:
+    """Texts with their exact repeats folded: `texts` the distinct ones in first-seen order,
+    `members[u]` the (ascending) numbers of the texts equal to distinct text u. Shingling,
+    signatures and the exact checks then run once per distinct text: a KB of renamed copies,
+    or an article pasted into several folders, costs what its distinct texts cost. Distinct
+    numbers follow each group's first member, so pair order and ties are those of the
+    unfolded texts."""
+
+    texts: list[str]
+    members: list[list[int]]
+
+    @classmethod
+    def fold(cls, texts: Iterable[str]) -> Copies:
+        first: dict[str, int] = {}
+        members: list[list[int]] = []
+        for i, text in enumerate(texts):
+            u = first.setdefault(text, len(first))
+            if u == len(members):
+                members.append([])
+            members[u].append(i)
+        return cls(list(first), members)
+
+    @property
+    def weights(self) -> np.ndarray:
+        return np.fromiter(map(len, self.members), dtype=np.int64, count=len(self.members))
+
+    def focus(self, focus: Collection[int] | None) -> list[int] | None:
+        """The distinct texts with a member in `focus` (None: no focus)."""
+        if focus is None:
+            return None
+        wanted = set(focus)
+        return [u for u, m in enumerate(self.members) if not wanted.isdisjoint(m)]
+
+    def near(self, pairs: Iterable[tuple[int, int, float]], eligible: np.ndarray,
+             focus: Collection[int] | None = None) -> list[tuple[int, int, float]]:
+        """Near pairs of distinct texts as pairs of texts, sorted as `near_duplicates` sorts
+        them: every member of one with every member of the other, and the members of each
+        `eligible` group with each other at Jaccard 1. `focus` keeps the pairs touching it."""
+        out = [(min(x, y), max(x, y), score) for u, v, score in pairs
+               for x, y in product(self.members[u], self.members[v])]
+        out += [(x, y, 1.0) for u, m in enumerate(self.members) if len(m) > 1 and eligible[u]
+                for x, y in combinations(m, 2)]
+        if focus is not None:
+            wanted = set(focus)
+            out = [t for t in out if t[0] in wanted or t[1] in wanted]
+        out.sort()
+        return out
+
+    def contained(self, found: Iterable[tuple[int, int, float]],
+                  focus: Collection[int] | None = None) -> list[tuple[int, int, float]]:
+        """(part, whole, score) of distinct texts for each text: every member of a part is
+        contained in the whole's first member (the whole an unfolded run would pick, ties
+        going to the first pair). `focus` keeps the results touching it."""
+        out = [(p, self.members[w][0], score) for u, w, score in found for p in self.members[u]]
+        if focus is not None:
+            wanted = set(focus)
+            out = [t for t in out if t[0] in wanted or t[1] in wanted]
+        out.sort()
+        return out

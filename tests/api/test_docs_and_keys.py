@@ -148,7 +148,7 @@ def test_costly_ticket_never_stalls_the_event_loop(api_cfg: Config, monkeypatch:
         time.sleep(0.1)
         t0 = time.monotonic()
         assert httpx.get(f"{srv.url}/healthz", timeout=TIMEOUT).status_code == 200
-        assert time.monotonic() - t0 < 0.3
+        assert time.monotonic() - t0 < 1.0  # not queued behind the 1.5 s request
         t.join(10)
     assert result["r"].status_code == 503 and "time budget" in result["r"].json()["error"]["message"]
 

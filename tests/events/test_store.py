@@ -242,10 +242,8 @@ def test_backs_off_after_a_failure(open_test_store: Any, outage: Any) -> None:
     store.open()
     with outage():
         assert store.record_suggest(answer(0, "a")) is False
-        before = datetime.now()
         assert store.record_suggest(answer(1, "a")) is False  # backing off: not even tried
-        assert (datetime.now() - before).total_seconds() < 0.05
-        assert store.stats().failures == 1 and store.stats().buffered == 2
+        assert store.stats().failures == 1 and store.stats().buffered == 2  # (a second try would count a failure)
 
 
 def test_buffer_is_bounded(open_test_store: Any, outage: Any) -> None:

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from kbtool.cli import main
 from kbtool.lint import LintResult
 from kbtool.lint.cache import FORMAT, cache_file, shingled
-from kbtool.lint.duplicates import minhash_signatures, shingle_hashes
+from kbtool.lint.duplicates import ShingleSets, minhash_signatures, set_order, shingle_hashes
 
 
 def texts(n: int, seed: int = 1) -> list[str]:
@@ -27,10 +27,19 @@ def texts(n: int, seed: int = 1) -> list[str]:
 
 
 def same_as_fresh(got: Any, ts: list[str]) -> None:
+    """The cache's hashes are each text's fresh ones in set order (so its shingle sets need
+    no sort), with the same signatures and the same sets."""
     hashes, bounds = shingle_hashes(ts)
     assert got.bounds.tolist() == bounds.tolist()
-    assert (got.hashes == hashes).all()
+    assert (got.hashes == set_order(hashes, bounds)).all()
+    for (start, end) in bounds.tolist():
+        assert sorted(got.hashes[start:end].tolist()) == sorted(hashes[start:end].tolist())
     assert (got.signatures == minhash_signatures(hashes, bounds)).all()
+    fresh, cached = ShingleSets(hashes, bounds), ShingleSets(got.hashes, got.bounds)
+    assert (fresh.keys == cached.keys).all() and (fresh.size == cached.size).all()
+    keys = (np.repeat(np.arange(len(bounds), dtype=np.uint64), bounds[:, 1] - bounds[:, 0]) << np.uint64(40)) \
+        | (got.hashes >> np.uint64(24))
+    assert bool((keys[1:] >= keys[:-1]).all())  # already in ShingleSets' order
 
 
 def test_a_warm_cache_gives_what_a_cold_one_computes(tmp_path: Path) -> None:
@@ -83,7 +92,7 @@ def test_a_cache_of_another_format_or_shape_is_ignored(tmp_path: Path) -> None:
     shingled(ts, file)
     with np.load(file) as z:
         arrays = {k: z[k] for k in z.files}
-    np.savez(file, **{**arrays, "format": np.array(FORMAT.replace("1", "0", 1))})
+    np.savez(file, **{**arrays, "format": np.array(FORMAT.replace(" 2 ", " 1 ", 1))})  # an older one
     assert shingled(ts, file).cached == 0
     np.savez(file, **{**arrays, "bounds": arrays["bounds"] + 10**9})  # points past its hashes
     assert shingled(ts, file).cached == 0

@@ -15,6 +15,7 @@ from kbtool.lint.duplicates import (
     MAX_DF,
     MIN_SHINGLES,
     NUM_PERM,
+    Copies,
     choose_bands,
     contained,
     lsh_candidates,
@@ -169,6 +170,51 @@ def test_large_buckets_still_pair_every_copy() -> None:
     text = random_texts(1, seed=9)[0]
     pairs = near_duplicates([text] * 70, 0.8)
     assert {j for i, j, _ in pairs if i == 0} == set(range(1, 70))
+
+
+def _copied_texts() -> list[str]:
+    """Texts with exact copies in several places: near pairs between copy groups, copies of a
+    contained part and of its whole, a short text copied (never compared), and a boilerplate
+    passage in more texts than MAX_DF only once its copies are counted."""
+    rng = random.Random(21)
+    vocab = [f"c{i}" for i in range(20000)]
+    base = random_texts(30, seed=13)
+    near = base[3].split()
+    near[100] = "edited"
+    whole = " ".join(rng.choices(vocab, k=400))
+    part = " ".join(whole.split()[:150])
+    boiler = " ".join(rng.choices(vocab, k=90))
+    boilerplated = [boiler + " " + " ".join(rng.choices(vocab, k=220)) for _ in range(MAX_DF // 4 + 2)]
+    mostly_boiler = boiler + " " + " ".join(rng.choices(vocab, k=10))  # contained in nothing but boilerplate
+    texts = [*base, " ".join(near), whole, part, "too short to compare", boiler + " " + whole[:300], mostly_boiler]
+    picks = [3, 3, 30, 31, 31, 32, 32, 32, 33, 33, 5, 34, 35]
+    texts += [texts[i] for i in picks]
+    for b in boilerplated:
+        texts += [b] * 4
+    return texts
+
+
+def test_folding_exact_copies_changes_no_pair() -> None:
+    """Comparing each distinct text once, then unfolding, finds what comparing every text
+    finds: the same near pairs with the same scores, the same contained parts and wholes."""
+    texts = _copied_texts()
+    copies = Copies.fold(texts)
+    assert len(copies.texts) < len(texts) and sorted(sum(copies.members, [])) == list(range(len(texts)))
+    hashes, bounds = shingle_hashes(copies.texts)
+    eligible = (bounds[:, 1] - bounds[:, 0]) >= MIN_SHINGLES
+    folded_near = near_duplicates(copies.texts, 0.8)
+    expected = near_duplicates(texts, 0.8)
+    assert copies.near(folded_near, eligible) == [(i, j, pytest.approx(s)) for i, j, s in expected]
+    assert any(s == 1.0 for _, _, s in expected) and any(s < 1.0 for _, _, s in expected)
+    skip = {(u, v) for u, v, _ in folded_near}
+    found = copies.contained(contained(copies.texts, 0.8, skip, weights=copies.weights))
+    want = contained(texts, 0.8, {(i, j) for i, j, _ in expected})
+    assert want and found == [(p, w, pytest.approx(s)) for p, w, s in want]
+    for focus in ([31], [len(texts) - 1], [34, 2]):
+        assert copies.near(near_duplicates(copies.texts, 0.8, focus=copies.focus(focus)), eligible, focus) == \
+            [t for t in copies.near(folded_near, eligible) if t[0] in focus or t[1] in focus]
+        assert copies.contained(contained(copies.texts, 0.8, skip, focus=copies.focus(focus), weights=copies.weights),
+                                focus) == [t for t in found if t[0] in focus or t[1] in focus]
 
 
 # --- KB501 / KB502 through run_lint --------------------------------------------------------------

@@ -637,4 +637,4 @@ def test_a_ticket_is_read_up_to_a_bound(sample_engine: Engine) -> None:
     assert soup.suggestions and soup.suggestions[0].id == "saml-403-user-not-assigned"
     assert [s.id for s in sample_engine.suggest(Ticket("sso", other_tail)).suggestions] == \
         [s.id for s in sample_engine.suggest(Ticket("sso", head + "<p" * (MAX_TICKET_TEXT // 2))).suggestions]
-    assert elapsed < 1.0  # (reading all of it took 0.4 s on its own, several times that under load)
+    assert elapsed < 5.0  # a bound, not a benchmark (reading all of it took 0.4 s alone, several times that loaded)
