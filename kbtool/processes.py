@@ -1,4 +1,5 @@
-"""When a big job may share its work with forked processes, and with how many.
+"""When a big job may share its work with forked processes, and with how many; and how a
+long-lived process hands back the memory a big load left free.
 
 Lint's per-article pass and the index's full build fork workers that inherit the loaded
 KB (no copy, no re-parsing). That is only safe and cheap on Linux, in a process running
@@ -32,6 +33,23 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+def trim_heap() -> None:
+    """Collect garbage and hand the heap's free pages back to the system (glibc's
+    `malloc_trim`; nothing elsewhere). Loading an engine decodes every document's JSON line
+    into short-lived dicts; once they are gone, the C allocator keeps the freed pages, so a
+    server worker at 50,000 articles stayed 110 MB above what it held. Call it after such a
+    load in a process that lives on: an API worker, the `serve` supervisor."""
+    import gc
+
+    gc.collect()
+    if sys.platform != "linux":
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl, say): the pages stay with the process
+        pass
 
 
 T = TypeVar("T")

@@ -22,6 +22,15 @@ from .routes import Services, add_routes
 
 log = logging.getLogger("kbtool.api")
 DEFAULT_BUDGET = 10.0  # seconds of ranking per request (KBTOOL_REQUEST_BUDGET)
+_preloaded: EngineHolder | None = None
+
+
+def preload(holder: EngineHolder | None) -> None:
+    """An engine holder already loaded in this process, for `create_app_from_env` to serve
+    (None: none). `kbtool serve` loads the engine once, then forks its workers: they share
+    its pages (copy-on-write) instead of each compiling a copy of its own."""
+    global _preloaded
+    _preloaded = holder
 
 
 def _recorder(config: Config) -> Recorder:
@@ -33,11 +42,12 @@ def _recorder(config: Config) -> Recorder:
 
 
 def create_app(config: Config, token: str | None = None, *, record: bool = True, keys_file: Path | None = None,
-               budget: float | None = None, site_dir: Path | None = None) -> FastAPI:
+               budget: float | None = None, site_dir: Path | None = None, holder: EngineHolder | None = None) -> FastAPI:
     """The API over `config`'s index. `token` (else $KBTOOL_API_TOKEN) is an admin key; more keys
     come from `keys_file` (default: the index dir's, see auth.py). `record=False` records no events.
     `site_dir` (a built help center) is served at `/` behind the API routes, so the site's search box
-    and feedback widget reach the API on the same origin: no CORS, no second process."""
+    and feedback widget reach the API on the same origin: no CORS, no second process. `holder`: an
+    engine holder over the same index, already loaded (default: a new one, loaded on first use)."""
     token = (os.environ.get("KBTOOL_API_TOKEN") if token is None else token) or None
     app = FastAPI(title="kbtool suggest API", version=__version__, docs_url=None, redoc_url=None,
                   description="Ticket text in, ranked knowledge-base articles out, with the evidence for each; "
@@ -48,7 +58,7 @@ def create_app(config: Config, token: str | None = None, *, record: bool = True,
                            allow_headers=["content-type", "authorization"], max_age=600)
     add_error_handlers(app)
     services = Services(
-        holder=EngineHolder(config), keys=KeyRing(keys_file or keys_path(config.index_dir), token),
+        holder=holder or EngineHolder(config), keys=KeyRing(keys_file or keys_path(config.index_dir), token),
         limiter=RateLimiter(), writer=EventWriter(_recorder(config) if record else None),
         budget=budget if budget is not None else float(os.environ.get("KBTOOL_REQUEST_BUDGET") or DEFAULT_BUDGET))
     app.state.services = services
@@ -74,4 +84,4 @@ def create_app_from_env() -> FastAPI:
         cfg.site_url = os.environ["KBTOOL_SITE_URL"]
     site = os.environ.get("KBTOOL_SERVE_SITE")
     return create_app(cfg, record=os.environ.get("KBTOOL_EVENTS", "on").lower() not in ("off", "0", "false"),
-                      site_dir=Path(site) if site else None)
+                      site_dir=Path(site) if site else None, holder=_preloaded)

@@ -31,7 +31,7 @@ from ..config import Config, ConfigError, load_config
 from ..content import KB, load_kb
 
 if TYPE_CHECKING:  # (imported where used: the commands that need them load them)
-    from ..suggest import Engine
+    from ..suggest import Engine, EngineHolder
 
 
 class UsageError(click.ClickException):
@@ -130,30 +130,30 @@ def echo_json(data: Any) -> None:
 
 def engine_for(cfg: Config) -> Engine:
     """The suggest engine over the configured index, refreshed first if the KB changed."""
-    from ..index import Index, IndexProblem, update_index
+    return holder_for(cfg).get()
+
+
+def holder_for(cfg: Config, published: bool = False) -> EngineHolder:
+    """An engine holder over the configured index with its engine loaded: the index refreshed
+    first if the KB changed, or (`published`) the index directory exactly as published, never
+    built or refreshed here (a replica must not write into the shared directory every replica
+    reads). A problem with the index is a clear error, before anything serves."""
+    from ..index import Index, IndexProblem, current_build, update_index
     from ..suggest import EngineHolder
 
-    idx = Index.for_config(cfg)
     try:
-        if not idx.exists() or idx.is_stale(cfg.kb):
-            report = update_index(cfg, kb=get_kb(cfg), start_embedding=False)
-            click.echo(report.summary(), err=True)
-        return EngineHolder(cfg).get()
-    except IndexProblem as e:
-        raise click.ClickException(str(e)) from None
-
-
-def published_engine(cfg: Config) -> Engine:
-    """The suggest engine over the index directory exactly as published: never built or refreshed
-    here (a replica must not write into the shared directory every replica reads)."""
-    from ..index import IndexProblem, current_build
-    from ..suggest import EngineHolder
-
-    if current_build(cfg.index_dir) is None:
-        raise click.ClickException(f"no published index at {cfg.index_dir}: publish a build there first "
-                                   f"(`kbtool index --publish {cfg.index_dir}`)")
-    try:
-        return EngineHolder(cfg).get()
+        if published:
+            if current_build(cfg.index_dir) is None:
+                raise click.ClickException(f"no published index at {cfg.index_dir}: publish a build there first "
+                                           f"(`kbtool index --publish {cfg.index_dir}`)")
+        else:
+            idx = Index.for_config(cfg)
+            if not idx.exists() or idx.is_stale(cfg.kb):
+                report = update_index(cfg, kb=get_kb(cfg), start_embedding=False)
+                click.echo(report.summary(), err=True)
+        holder = EngineHolder(cfg)
+        holder.get()
+        return holder
     except IndexProblem as e:
         raise click.ClickException(str(e)) from None
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from ..config import Config
-from .common import engine_for, get_config, index_dir_option, kb_option, published_engine, require_extra
+from ..processes import can_fork, trim_heap
+from .common import get_config, holder_for, index_dir_option, kb_option, require_extra
 
 
 def _is_loopback(host: str) -> bool:
@@ -51,6 +52,8 @@ def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, wor
               site: Path | None, read_only: bool) -> None:
     """Serve the suggest HTTP API (FastAPI on uvicorn). Callers need an API key once any exists
     (`kbtool keys create`); KBTOOL_API_TOKEN is also accepted, as an admin key. API docs: /docs.
+    With --workers N the engine is loaded once and the workers are forked from it, sharing its
+    memory (KBTOOL_SERVE_FORK=0: each worker started afresh, loading its own).
 
     \b
     Example:
@@ -68,10 +71,16 @@ def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, wor
         raise click.ClickException(f"{site} has no index.html: build the help center first (`kbtool build`)")
     cfg = get_config(kb, index_dir)
     warn_if_exposed(cfg, host)
-    if read_only:
-        published_engine(cfg)  # fail now, clearly, if nothing is published there yet
-    else:
-        engine_for(cfg)  # build or refresh the index before the workers start
+    # Fail now, clearly, on a missing or broken index (a replica: nothing published yet);
+    # else build or refresh it. The engine loaded here is the one served: by this process
+    # with one worker, by forked workers sharing its pages with more.
+    holder = holder_for(cfg, published=read_only)
+    fork = workers > 1 and can_fork() and os.environ.get("KBTOOL_SERVE_FORK", "1") != "0"  # 0: spawned workers
+    from ..api.app import preload
+
+    preload(holder if workers == 1 or fork else None)
+    del holder
+    trim_heap()  # the load's scratch (and the engine itself when spawned workers load their own)
     os.environ["KBTOOL_KB"] = str(cfg.kb)
     os.environ["KBTOOL_INDEX_DIR"] = str(cfg.index_dir)
     os.environ["KBTOOL_SITE_URL"] = cfg.site_url
@@ -87,7 +96,7 @@ def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, wor
     from ..api.server import BalancedMultiprocess
 
     try:
-        supervisor = BalancedMultiprocess(config)
+        supervisor = BalancedMultiprocess(config, fork=fork)
     except OSError as e:
         raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     click.echo(f"kbtool serve: {workers} workers on http://{host}:{supervisor.port} (Ctrl-C to stop)", err=True)

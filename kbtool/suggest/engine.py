@@ -45,6 +45,7 @@ from ..index import (
     current_build,
     current_link,
 )
+from ..processes import trim_heap
 from ..semantic import Embeddings
 from .ticket import (
     CODE_TOKEN,
@@ -873,7 +874,9 @@ class EngineHolder:
                     raise
                 self._failed = build  # keep serving the previous build rather than failing requests
                 return self._engine
-            self._engine, self._build = new, snap.build
+            old, self._engine, self._build = self._engine, new, snap.build
+            del old  # (requests still on it keep it alive until they finish)
+            trim_heap()  # the load's scratch, and a replaced engine no request holds
             return new
         finally:
             self._lock.release()
