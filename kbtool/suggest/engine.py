@@ -354,6 +354,9 @@ class Engine:
             if tail:
                 tails.setdefault(tail.group(1), set()).add(shown)
         self.code_canon = {k: next(iter(v)) for k, v in canon.items() if len(v) == 1 and re.search(r"\d", k)}
+        # every start of a canonical key: reading a ticket stops at the first run no key begins with,
+        # so 20,000 characters of junk cost a set lookup or two per word
+        self._canon_starts = {k[:n] for k in self.code_canon for n in range(1, len(k) + 1)}
         self.code_tails = {k: one for k, v in tails.items() if (one := _one_tail(v)) is not None}
 
     def _public_view(self) -> np.ndarray:
@@ -465,6 +468,8 @@ class Engine:
                 if j > k and len(text[runs[j - 1].end():runs[j].start()]) > 1:
                     break
                 key += runs[j].group().upper()
+                if key not in self._canon_starts:
+                    break  # no declared code begins so: nor does any longer key
                 shown = self.code_canon.get(key)
                 if shown and shown not in out and (j > k or not key.isdigit()):
                     out.append(shown)
