@@ -144,7 +144,9 @@ def slug(text: str, max_length: int = MAX_ID_LENGTH) -> str:
 
 
 _PLAIN_OK = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_NUMBERISH = re.compile(r"^[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?$", re.I)
+# what a YAML reader would take for a number if written plain: decimals, floats, and YAML 1.1's
+# 0x / 0o / 0b forms (`0x8007016a`, a Windows error code, read back as the int 2147942762)
+_NUMBERISH = re.compile(r"^[-+]?(?:(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?|0[xob][0-9a-f_]*)$", re.I)
 _YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n", "~"}
 
 

@@ -44,6 +44,19 @@ def test_render_front_matter() -> None:
     assert fm == '---\nid: "404"\ntitle: "yes"\ntags: [a, b]\nowner: v-six\n---\n'
 
 
+def test_front_matter_values_read_back_as_the_strings_written() -> None:
+    """Every string value comes back from a YAML reader as that string: plain only when no
+    reader would take it for a number or a boolean (imported error codes such as 0x8007016a)."""
+    import yaml
+
+    values = ["0x8007016a", "0x00000008", "0b101", "0o17", "404", "1e3", "1_000", "-7", "yes", "off", "v-six",
+              "30088-26", "aadsts50076", "plain-slug"]
+    fm = render_front_matter({"error_codes": values, "id": "0x1f"})
+    meta = yaml.safe_load(fm.strip().strip("-"))
+    assert meta == {"error_codes": values, "id": "0x1f"}, fm
+    assert "plain-slug]" in fm and "v-six, " in fm  # (slugs still written plain)
+
+
 def test_choose_type() -> None:
     body = "## Symptoms\n\nx\n\n## Cause\n\ny\n\n## Resolution\n\n"
     assert choose_type(body, "troubleshooting", TROUBLESHOOTING) == "reference"  # an empty section
