@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -22,6 +25,7 @@ from .routes import Services, add_routes
 
 log = logging.getLogger("kbtool.api")
 DEFAULT_BUDGET = 10.0  # seconds of ranking per request (KBTOOL_REQUEST_BUDGET)
+SHUTDOWN_DRAIN = 5.0  # seconds a stopping server waits for its queued events to be written
 _preloaded: EngineHolder | None = None
 
 
@@ -41,6 +45,17 @@ def _recorder(config: Config) -> Recorder:
     return Recorder(store, store_ticket_text=config.store_ticket_text, redactor=redactor)
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On shutdown (SIGINT, SIGTERM: a deploy, a restart), write the events still queued before
+    the process exits: the writer is a daemon thread, which exit would otherwise cut off."""
+    yield
+    services = getattr(app.state, "services", None)
+    if services is not None and services.writer.enabled:
+        if not await anyio.to_thread.run_sync(services.writer.drain, SHUTDOWN_DRAIN):
+            log.warning("kbtool: stopped with events still queued after %.0f s: they are lost", SHUTDOWN_DRAIN)
+
+
 def create_app(config: Config, token: str | None = None, *, record: bool = True, keys_file: Path | None = None,
                budget: float | None = None, site_dir: Path | None = None, holder: EngineHolder | None = None) -> FastAPI:
     """The API over `config`'s index. `token` (else $KBTOOL_API_TOKEN) is an admin key; more keys
@@ -49,7 +64,7 @@ def create_app(config: Config, token: str | None = None, *, record: bool = True,
     and feedback widget reach the API on the same origin: no CORS, no second process. `holder`: an
     engine holder over the same index, already loaded (default: a new one, loaded on first use)."""
     token = (os.environ.get("KBTOOL_API_TOKEN") if token is None else token) or None
-    app = FastAPI(title="kbtool suggest API", version=__version__, docs_url=None, redoc_url=None,
+    app = FastAPI(title="kbtool suggest API", version=__version__, docs_url=None, redoc_url=None, lifespan=_lifespan,
                   description="Ticket text in, ranked knowledge-base articles out, with the evidence for each; "
                               "and the feedback that tells which articles help.")
     app.add_middleware(BodyGuard)
