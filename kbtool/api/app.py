@@ -73,7 +73,7 @@ def create_app(config: Config, token: str | None = None, *, record: bool = True,
                            allow_headers=["content-type", "authorization"], max_age=600)
     add_error_handlers(app)
     services = Services(
-        holder=holder or EngineHolder(config), keys=KeyRing(keys_file or keys_path(config.index_dir), token),
+        holder=holder or EngineHolder(config, trim_after_load=True), keys=KeyRing(keys_file or keys_path(config.index_dir), token),
         limiter=RateLimiter(), writer=EventWriter(_recorder(config) if record else None),
         budget=budget if budget is not None else float(os.environ.get("KBTOOL_REQUEST_BUDGET") or DEFAULT_BUDGET))
     app.state.services = services

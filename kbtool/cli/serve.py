@@ -75,12 +75,13 @@ def serve_cmd(kb: Path | None, index_dir: Path | None, host: str, port: int, wor
     # else build or refresh it. The engine loaded here is the one served: by this process
     # with one worker, by forked workers sharing its pages with more.
     holder = holder_for(cfg, published=read_only)
+    holder.trim_after_load = True  # it lives on in the server: later builds it loads are trimmed after
     fork = workers > 1 and can_fork() and os.environ.get("KBTOOL_SERVE_FORK", "1") != "0"  # 0: spawned workers
     from ..api.app import preload
 
     preload(holder if workers == 1 or fork else None)
     del holder
-    trim_heap()  # the load's scratch (and the engine itself when spawned workers load their own)
+    trim_heap()  # the first load's scratch (and the engine itself when spawned workers load their own)
     os.environ["KBTOOL_KB"] = str(cfg.kb)
     os.environ["KBTOOL_INDEX_DIR"] = str(cfg.index_dir)
     os.environ["KBTOOL_SITE_URL"] = cfg.site_url
