@@ -609,12 +609,13 @@ def check_near_duplicates(ctx: LintContext, live: list[Article]) -> None:
     # KB503 skips the near pairs. A near pair's sizes are within `threshold` of each other and
     # a contained part is at most 3/4 of its whole, so above 0.75 no near pair can be a
     # contained one and the near pairs outside the focus need not be weighed at all.
-    near_focus = folded_focus if threshold > 0.75 else None
-    near = (near_duplicates(texts, threshold, shingles=shingles, sets=sets, signatures=sh.signatures, focus=near_focus)
-            if ctx.on("KB501") else [])
+    near_focus = focus if threshold > 0.75 else None
+    near: list[tuple[int, int, float]] = []
     if ctx.on("KB501"):
+        near = near_duplicates(texts, threshold, shingles=shingles, sets=sets, signatures=sh.signatures,
+                               focus=copies.focus(near_focus))
         eligible = (sh.bounds[:, 1] - sh.bounds[:, 0]) >= MIN_SHINGLES
-        for i, j, score in copies.near(near, eligible, focus if threshold > 0.75 else None):
+        for i, j, score in copies.near(near, eligible, near_focus):
             x, y = live[i], live[j]
             if _replacement_pair(x, y) or not ctx.reports_pair(x, y):
                 continue
