@@ -378,11 +378,15 @@ def contained(texts: Sequence[str], threshold: float, skip: Collection[tuple[int
     pick = np.lexsort((order, -score, part))  # per part: the best score, then the first pair
     first = np.r_[True, part[pick][1:] != part[pick][:-1]] if pick.size else np.zeros(0, dtype=bool)
     best = {int(p): (int(w), float(sc)) for p, w, sc in zip(part[pick][first], whole[pick][first], score[pick][first])}
-    found = [(part, whole, score) for part, (whole, score) in sorted(best.items())]
+    return touching([(part, whole, score) for part, (whole, score) in sorted(best.items())], focus)
+
+
+def touching(found: list[tuple[int, int, float]], focus: Collection[int] | None) -> list[tuple[int, int, float]]:
+    """The pairs of `found` with a member in `focus` (all of them with no focus), in order."""
     if focus is None:
         return found
-    in_focus = set(focus)
-    return [t for t in found if t[0] in in_focus or t[1] in in_focus]
+    wanted = set(focus)
+    return [t for t in found if t[0] in wanted or t[1] in wanted]
 
 
 @dataclass
@@ -428,11 +432,8 @@ class Copies:
                for x, y in product(self.members[u], self.members[v])]
         out += [(x, y, 1.0) for u, m in enumerate(self.members) if len(m) > 1 and eligible[u]
                 for x, y in combinations(m, 2)]
-        if focus is not None:
-            wanted = set(focus)
-            out = [t for t in out if t[0] in wanted or t[1] in wanted]
         out.sort()
-        return out
+        return touching(out, focus)
 
     def contained(self, found: Iterable[tuple[int, int, float]],
                   focus: Collection[int] | None = None) -> list[tuple[int, int, float]]:
@@ -440,8 +441,5 @@ class Copies:
         contained in the whole's first member (the whole an unfolded run would pick, ties
         going to the first pair). `focus` keeps the results touching it."""
         out = [(p, self.members[w][0], score) for u, w, score in found for p in self.members[u]]
-        if focus is not None:
-            wanted = set(focus)
-            out = [t for t in out if t[0] in wanted or t[1] in wanted]
         out.sort()
-        return out
+        return touching(out, focus)
