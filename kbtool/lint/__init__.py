@@ -108,9 +108,10 @@ def run_lint(
     which changes their cost, never their findings. Raises `LintError` for unknown codes.
     """
     enabled = enabled_rules(config.lint, select, ignore)
-    scope = Scope.of(paths, changed)
+    scope = Scope.of(paths, changed, kb.root)
     ctx = LintContext(kb, config, today or date.today(), enabled, severity_fn(config.lint),
-                      focus=scope.checker_focus, unparsed=_unparsed(kb),
+                      focus=scope.checker_focus, focus_names=scope.focus_names if changed is not None else frozenset(),
+                      unparsed=_unparsed(kb),
                       cache_file=_cache_file(cache_dir, kb) if cache_dir is not None else None)
     run_checks(ctx, jobs)
     ctx.findings.extend(_loader_findings(ctx))

@@ -23,11 +23,13 @@ import os
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from ..config import kb_tag
+from ..processes import Forked, can_fork
 from .duplicates import NUM_PERM, SHINGLE, minhash_signatures, set_order, shingle_hashes
 
 # Bump when shingling, word hashing or signing changes: an older file is then ignored.
@@ -51,27 +53,79 @@ def cache_file(cache_dir: Path, kb_root: Path) -> Path:
     return cache_dir / f"lint-shingles-{kb_tag(kb_root)}.npz"
 
 
-def shingled(texts: Sequence[str], file: Path | None = None) -> Shingled:
+MIN_SPLIT = 2000  # new texts below this are shingled in one process: a fork would not pay
+Fresh = tuple[np.ndarray, np.ndarray, np.ndarray]  # hashes, bounds, signatures of some texts
+
+
+def shingled(texts: Sequence[str], file: Path | None = None, jobs: int = 1) -> Shingled:
     """Hashes and signatures of `texts`, those of unchanged texts read from `file` (None:
-    no cache), and `file` rewritten when anything changed."""
-    if file is None:
-        hashes, bounds = shingle_hashes(texts)
-        return Shingled(hashes, bounds, minhash_signatures(hashes, bounds))
-    digests = [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=_DIGEST).digest() for t in texts]
-    old = _read(file)
-    row_of = old.rows if old is not None else {}
-    rows = np.array([row_of.get(d, -1) for d in digests], dtype=np.int64)
-    miss = np.flatnonzero(rows < 0)
-    fresh_h, fresh_b = shingle_hashes([texts[i] for i in miss.tolist()])
-    fresh_h = set_order(fresh_h, fresh_b)  # a text's hashes as a set: in the order ShingleSets sorts them
-    fresh_sig = minhash_signatures(fresh_h, fresh_b)
-    if old is None or miss.size == len(texts):
-        hashes, bounds, sig = fresh_h, fresh_b, fresh_sig
-    else:
-        hashes, bounds, sig = _assemble(old, rows, miss, fresh_h, fresh_b, fresh_sig)
-    if old is None or miss.size or len(row_of) != len(set(digests)):
-        _write(file, digests, hashes, bounds, sig)
-    return Shingled(hashes, bounds, sig, cached=len(texts) - int(miss.size))
+    no cache), and `file` rewritten when anything changed. `jobs`: as in `Shingling`."""
+    return Shingling(texts, file, jobs).result()
+
+
+class Shingling:
+    """`shingled` in two steps, so that a free core shingles while the caller does other
+    work: made, it reads the cache and, with `jobs` 2 or more and enough new texts, forks a
+    child on the last `share` of them; `result()` computes the rest here, takes the child's
+    part and writes the cache. Lint's `--changed` starts one before its per-article pass,
+    which checks a few files and leaves the other cores idle. A child that fails only costs
+    time: its part is then computed here; `stop()` ends it when the caller gives up."""
+
+    def __init__(self, texts: Sequence[str], file: Path | None = None, jobs: int = 1, share: float = 0.5) -> None:
+        self.texts, self.file = texts, file
+        self.digests: list[bytes] = []
+        self.old: _Cached | None = None
+        self.rows = np.full(len(texts), -1, dtype=np.int64)
+        if file is not None:
+            self.digests = [hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=_DIGEST).digest()
+                            for t in texts]
+            self.old = _read(file)
+            row_of = self.old.rows if self.old is not None else {}
+            self.rows = np.array([row_of.get(d, -1) for d in self.digests], dtype=np.int64)
+        self.miss = np.flatnonzero(self.rows < 0)
+        self._todo = [texts[i] for i in self.miss.tolist()]
+        self._cut = len(self._todo)
+        self._child: Forked[Fresh] | None = None
+        if jobs >= 2 and len(self._todo) >= MIN_SPLIT and can_fork():
+            self._cut = len(self._todo) - int(len(self._todo) * share)
+            self._child = Forked(partial(_compute, self._todo[self._cut:], self.ordered))
+
+    @property
+    def ordered(self) -> bool:
+        """Each text's hashes in set order (`duplicates.set_order`), as the cache keeps them."""
+        return self.file is not None
+
+    def stop(self) -> None:
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
+
+    def result(self) -> Shingled:
+        try:
+            fresh = _compute(self._todo[:self._cut], self.ordered)
+        except BaseException:
+            self.stop()
+            raise
+        if self._child is not None:
+            theirs = self._child.result() or _compute(self._todo[self._cut:], self.ordered)
+            self._child = None
+            fresh = (np.concatenate([fresh[0], theirs[0]]), np.concatenate([fresh[1], theirs[1] + fresh[0].size]),
+                     np.concatenate([fresh[2], theirs[2]]))
+        old, miss = self.old, self.miss
+        if old is None or miss.size == len(self.texts):
+            hashes, bounds, sig = fresh
+        else:
+            hashes, bounds, sig = _assemble(old, self.rows, miss, *fresh)
+        if self.file is not None and (old is None or miss.size or len(old.rows) != len(set(self.digests))):
+            _write(self.file, self.digests, hashes, bounds, sig)
+        return Shingled(hashes, bounds, sig, cached=len(self.texts) - int(miss.size))
+
+
+def _compute(texts: Sequence[str], ordered: bool) -> Fresh:
+    hashes, bounds = shingle_hashes(texts)
+    if ordered:
+        hashes = set_order(hashes, bounds)  # a text's hashes as a set: in the order ShingleSets sorts them
+    return hashes, bounds, minhash_signatures(hashes, bounds)
 
 
 @dataclass
@@ -150,4 +204,4 @@ def _write(file: Path, digests: list[bytes], hashes: np.ndarray, bounds: np.ndar
             pass
 
 
-__all__ = ["FORMAT", "Shingled", "cache_file", "shingled"]
+__all__ = ["FORMAT", "Shingled", "Shingling", "cache_file", "shingled"]

@@ -43,7 +43,7 @@ from .consistency import (
 )
 from .hints import CloseNames
 from .links import LinkCheck
-from .parallel import each_article
+from .parallel import each_article, workers
 from .result import Finding
 from .rules import did_you_mean, is_known_selector, rule_for
 from .selection import SeverityFn
@@ -65,6 +65,7 @@ class LintContext:
     enabled: set[str]
     severity_of: SeverityFn  # (code, article, default) -> severity
     focus: set[Path] | None = None  # changed files: pair findings prefer to sit on these
+    focus_names: frozenset[str] = frozenset()  # the names a changed file can go by (`Scope.focus_names`)
     findings: list[Finding] = field(default_factory=list)
     suppressions: dict[Path, list[str]] = field(default_factory=dict)  # file -> inline disable= selectors
     _real: dict[Path, Path] = field(default_factory=dict)
@@ -75,6 +76,10 @@ class LintContext:
     _close: dict[str, CloseNames] = field(default_factory=dict)  # hint indexes, built on first use
     _focused: dict[Path, bool] = field(default_factory=dict)
     cache_file: Path | None = None  # the lint cache (`lint.cache`); None: none
+
+    def __post_init__(self) -> None:
+        if self.focus is not None and not self.focus_names:  # made by hand: the changed files' own names
+            self.focus_names = frozenset(p.name for p in self.focus)
 
     def hint(self, index: str, names: Callable[[], Iterable[str]], query: str, cutoff: float) -> str | None:
         """The closest of `names()` to `query`, from an index built once per run and `index` key."""
@@ -149,13 +154,11 @@ class LintContext:
         file's name, or a symlink, is resolved: resolving all 10,000 costs a second."""
         if self.focus is None:
             return False
+        if a.path.name not in self.focus_names:
+            return False  # neither a changed file's name nor a symlink's: the usual case
         known = self._focused.get(a.path)
         if known is None:
-            names = self.cache.get("focus names")
-            if names is None:
-                names = self.cache["focus names"] = {p.name for p in self.focus}
-            known = (a.path.name in names or os.path.islink(a.path)) and self.real(a) in self.focus
-            self._focused[a.path] = known
+            known = self._focused[a.path] = self.real(a) in self.focus
         return known
 
     def reports_pair(self, x: Article, y: Article) -> bool:
@@ -203,12 +206,22 @@ def run_checks(ctx: LintContext, jobs: int | None = None) -> None:
         collect_code_messages(ctx, a)
         check_fixed_known_issue(ctx, a)
 
-    def cross_file() -> None:
-        live = [a for a in ctx.kb.articles if a.status != "retired"]
-        check_duplicate_titles(ctx, live)
-        check_near_duplicates(ctx, live)
+    live = [a for a in ctx.kb.articles if a.status != "retired"]
+    # A per-article pass of a few files (`--changed`) leaves the other cores idle: the
+    # duplicate checks' shingling, then most of the run, starts on them now. Otherwise the
+    # cores are the pass's, and the shingling waits for `cross_file`, in the parent.
+    spare = workers(jobs, len(checked)) < 2 and workers(jobs, len(ctx.kb.articles)) > 1
+    early = NearDuplicates(ctx, live, workers(jobs, len(ctx.kb.articles))) if spare else None
 
-    each_article(ctx, ctx.kb.articles, check, cross_file, begin=begin, jobs=jobs, work=len(checked))
+    def cross_file() -> None:
+        check_duplicate_titles(ctx, live)
+        (early or NearDuplicates(ctx, live)).check()
+
+    try:
+        each_article(ctx, ctx.kb.articles, check, cross_file, begin=begin, jobs=jobs, work=len(checked))
+    finally:
+        if early is not None:
+            early.stop()  # a failed or interrupted run leaves no child behind (a no-op once checked)
     check_conflicting_codes(ctx)
     check_legacy_urls(ctx)
 
@@ -222,20 +235,24 @@ def in_focus(ctx: LintContext) -> set[Path]:
     articles = ctx.kb.articles
     if ctx.focus is None:
         return {a.path for a in articles}
-    changed = {a.path for a in articles if ctx.focused(a)}
-    names = {p.stem for p in ctx.focus} | {a.path.stem for a in articles if a.path in changed}
-    names |= {a.id for a in articles if a.path in changed}
-    return {a.path for a in articles if a.path in changed or _names_any(a, names)}
+    changed = [a for a in articles if ctx.focused(a)]
+    names = {p.stem for p in ctx.focus} | {a.path.stem for a in changed} | {a.id for a in changed}
+    if not names:
+        return set()
+    # one pattern for "some name is in this target": a search per link, not one per name
+    named = re.compile("|".join(map(re.escape, sorted(names, key=len, reverse=True))))
+    return {a.path for a in changed} | {a.path for a in articles if _names_any(a, names, named)}
 
 
-def _names_any(a: Article, names: set[str]) -> bool:
+def _names_any(a: Article, names: set[str], named: re.Pattern[str]) -> bool:
     """True if a link, `related` or `replaced_by` of `a` may name one of `names` (ids or
-    file stems): any path segment of a link target, less its extension, counts."""
+    file stems; `named` finds any of them in a string): any path segment of a link target,
+    less its extension, counts."""
     if a.replaced_by in names or any(r in names for r in a.related):
         return True
     for link in a.links:
         target = link.target
-        if "%" not in target and not any(n in target for n in names):
+        if "%" not in target and named.search(target) is None:
             continue  # no name in it, even as a substring: the usual case, decided fast
         for part in unquote(target.partition("#")[0]).split("/"):
             if os.path.splitext(part)[0] in names:
@@ -588,49 +605,67 @@ def check_duplicate_titles(ctx: LintContext, live: list[Article]) -> None:
             ctx.report(at, "KB502", at.line_of("title"), other=ref.rel_path, refs=(ctx.real(ref),))
 
 
-def check_near_duplicates(ctx: LintContext, live: list[Article]) -> None:
-    """KB501: near-copies (title + body); KB503: an article contained in a longer one.
-    A retired article and its replacement are never a pair."""
-    if not ctx.on("KB501") and not ctx.on("KB503"):
-        return
-    from .cache import shingled  # numpy: only when needed
-    from .duplicates import MIN_SHINGLES, Copies, ShingleSets, contained, near_duplicates
+class NearDuplicates:
+    """KB501: near-copies (title + body); KB503: an article contained in a longer one. A
+    retired article and its replacement are never a pair. Made before the per-article pass
+    so that, with `jobs` 2 or more, a forked child shingles meanwhile (`cache.Shingling`);
+    `check()` then reports."""
 
-    threshold = ctx.config.lint.duplicate_threshold
-    if len(live) < 2:
-        return
-    copies = Copies.fold(f"{a.title}\n{a.body}" for a in live)
-    texts = copies.texts
-    sh = shingled(texts, ctx.cache_file)
-    shingles = (sh.hashes, sh.bounds)
-    sets = ShingleSets(*shingles)
-    focus = [i for i, a in enumerate(live) if ctx.focused(a)] if ctx.focus is not None else None
-    folded_focus = copies.focus(focus)
-    # KB503 skips the near pairs. A near pair's sizes are within `threshold` of each other and
-    # a contained part is at most 3/4 of its whole, so above 0.75 no near pair can be a
-    # contained one and the near pairs outside the focus need not be weighed at all.
-    near_focus = focus if threshold > 0.75 else None
-    near: list[tuple[int, int, float]] = []
-    if ctx.on("KB501"):
-        near = near_duplicates(texts, threshold, shingles=shingles, sets=sets, signatures=sh.signatures,
-                               focus=copies.focus(near_focus))
-        eligible = (sh.bounds[:, 1] - sh.bounds[:, 0]) >= MIN_SHINGLES
-        for i, j, score in copies.near(near, eligible, near_focus):
-            x, y = live[i], live[j]
-            if _replacement_pair(x, y) or not ctx.reports_pair(x, y):
-                continue
-            at, ref = ctx.placed(x, y)
-            ctx.report(at, "KB501", at.line_of("title"), other=ref.rel_path, percent=int(score * 100),
-                       score=f"{score:.2f}", threshold=f"{threshold:g}", refs=(ctx.real(ref),),
-                       key=f"dup {ref.rel_path}")
-    if ctx.on("KB503"):
-        skip = {(min(u, v), max(u, v)) for u, v, _ in near}
-        found = contained(texts, threshold, skip, shingles=shingles, focus=folded_focus, sets=sets, weights=copies.weights)
-        for part, whole, score in copies.contained(found, focus):
-            x, y = live[part], live[whole]
-            if not _replacement_pair(x, y) and ctx.reports_pair(x, y):
-                ctx.report(x, "KB503", x.line_of("title"), other=y.rel_path, percent=int(score * 100),
-                           threshold=f"{threshold:g}", refs=(ctx.real(y),), key=f"contained {y.rel_path}")
+    def __init__(self, ctx: LintContext, live: list[Article], jobs: int = 1) -> None:
+        from .cache import Shingling  # numpy: only when needed
+        from .duplicates import Copies
+
+        self.ctx, self.live = ctx, live
+        self.wanted = (ctx.on("KB501") or ctx.on("KB503")) and len(live) >= 2
+        self.copies = Copies.fold(f"{a.title}\n{a.body}" for a in live) if self.wanted else Copies([], [])
+        # the last 60% to the child: the caller's own work (the per-article pass) comes first
+        self.shingling = Shingling(self.copies.texts, ctx.cache_file, jobs, share=0.6) if self.wanted else None
+
+    def stop(self) -> None:
+        if self.shingling is not None:
+            self.shingling.stop()
+
+    def check(self) -> None:
+        if self.shingling is None:
+            return
+        from .duplicates import MIN_SHINGLES, ShingleSets, contained, near_duplicates
+
+        ctx, live, copies = self.ctx, self.live, self.copies
+        threshold = ctx.config.lint.duplicate_threshold
+        texts = copies.texts
+        sh = self.shingling.result()
+        shingles = (sh.hashes, sh.bounds)
+        focus = [i for i, a in enumerate(live) if ctx.focused(a)] if ctx.focus is not None else None
+        # every text's exact shingle set, shared by both checks; with a focus each check sets
+        # apart the few texts it weighs instead
+        sets = ShingleSets(*shingles) if focus is None else None
+        folded_focus = copies.focus(focus)
+        # KB503 skips the near pairs. A near pair's sizes are within `threshold` of each other and
+        # a contained part is at most 3/4 of its whole, so above 0.75 no near pair can be a
+        # contained one and the near pairs outside the focus need not be weighed at all.
+        near_focus = focus if threshold > 0.75 else None
+        near: list[tuple[int, int, float]] = []
+        if ctx.on("KB501"):
+            near = near_duplicates(texts, threshold, shingles=shingles, sets=sets, signatures=sh.signatures,
+                                   focus=copies.focus(near_focus))
+            eligible = (sh.bounds[:, 1] - sh.bounds[:, 0]) >= MIN_SHINGLES
+            for i, j, score in copies.near(near, eligible, near_focus):
+                x, y = live[i], live[j]
+                if _replacement_pair(x, y) or not ctx.reports_pair(x, y):
+                    continue
+                at, ref = ctx.placed(x, y)
+                ctx.report(at, "KB501", at.line_of("title"), other=ref.rel_path, percent=int(score * 100),
+                           score=f"{score:.2f}", threshold=f"{threshold:g}", refs=(ctx.real(ref),),
+                           key=f"dup {ref.rel_path}")
+        if ctx.on("KB503"):
+            skip = {(min(u, v), max(u, v)) for u, v, _ in near}
+            found = contained(texts, threshold, skip, shingles=shingles, focus=folded_focus, sets=sets,
+                              weights=copies.weights)
+            for part, whole, score in copies.contained(found, focus):
+                x, y = live[part], live[whole]
+                if not _replacement_pair(x, y) and ctx.reports_pair(x, y):
+                    ctx.report(x, "KB503", x.line_of("title"), other=y.rel_path, percent=int(score * 100),
+                               threshold=f"{threshold:g}", refs=(ctx.real(y),), key=f"contained {y.rel_path}")
 
 
 def _replacement_pair(x: Article, y: Article) -> bool:

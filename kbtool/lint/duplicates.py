@@ -222,7 +222,8 @@ def near_duplicates(texts: Sequence[str], threshold: float, num_perm: int = NUM_
         cand = cand[marked[cand[:, 0]] | marked[cand[:, 1]]]
     if cand.size == 0:
         return []
-    sets = sets or ShingleSets(hashes, bounds)
+    if sets is None:
+        sets = ShingleSets(hashes, bounds, distinct(cand.ravel()) if focus is not None else None)
     i, j = cand[:, 0], cand[:, 1]
     si, sj = sets.size[i], sets.size[j]
     # quick bound: Jaccard <= min/max of the set sizes
@@ -263,10 +264,19 @@ class ShingleSets:
     shingle pairs, so the counts are those of the 64-bit hashes for any KB size lint meets.
     """
 
-    def __init__(self, hashes: np.ndarray, bounds: np.ndarray) -> None:
+    def __init__(self, hashes: np.ndarray, bounds: np.ndarray, only: np.ndarray | None = None) -> None:
+        """`only`: the (ascending, distinct) numbers of the texts to hold, the others left
+        empty (size 0): `--changed` weighs the few texts near its focus, and sorting every
+        text's shingles for them would be most of its time."""
         n = len(bounds)
         _check_count(n)
-        doc = np.repeat(np.arange(n, dtype=np.uint64), bounds[:, 1] - bounds[:, 0])
+        if only is None:
+            doc = np.repeat(np.arange(n, dtype=np.uint64), bounds[:, 1] - bounds[:, 0])
+        else:
+            lengths = bounds[only, 1] - bounds[only, 0]
+            doc = np.repeat(only.astype(np.uint64), lengths)
+            hashes = hashes[np.repeat(bounds[only, 0] - (np.cumsum(lengths) - lengths), lengths)
+                            + np.arange(int(lengths.sum()))]
         self.keys = distinct((doc << _DOC_SHIFT) | (hashes >> np.uint64(DOC_BITS)))
         owner = (self.keys >> _DOC_SHIFT).astype(np.int64)
         self.size = np.bincount(owner, minlength=n)
@@ -291,40 +301,68 @@ class ShingleSets:
         return out
 
 
-def _sample_pairs(hashes: np.ndarray, bounds: np.ndarray,
-                  weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(pairs (i < j) sharing sampled shingles, how many they share, each text's sample size).
+@dataclass
+class Samples:
+    """The texts' informative sampled shingles as an inverted index: `h` the shingles, in
+    runs of equal ones, `d` the text of each (ascending within a run), `sizes` each text's
+    count. The sample is content-defined (hash mod SAMPLE_EVERY), so a text copied into
+    another brings its whole sample along; a shingle in more than MAX_DF texts is
+    boilerplate, no evidence either way, and left out. `weights[t]` is how many texts text
+    t stands for (its folded copies): a shingle's document frequency counts them, so
+    folding copies does not change what is boilerplate."""
 
-    The sample is content-defined (hash mod SAMPLE_EVERY), so a text copied into another
-    brings its whole sample along; pairs come from the inverted index, shingle by shingle,
-    vectorised by offset within each run of one shingle (runs longer than MAX_DF skipped).
-    `weights[t]` is how many texts text t stands for (its folded copies): a shingle's
-    document frequency counts them, so folding copies does not change what is boilerplate."""
-    n = len(bounds)
-    _check_count(n)
-    doc = np.repeat(np.arange(n), bounds[:, 1] - bounds[:, 0])
-    keep = (hashes % np.uint64(SAMPLE_EVERY)) == 0
-    # (hash, doc) pairs, distinct, sorted by hash then doc: one key, the hash's top 40 bits
-    # above the doc's 24
-    low = np.uint64((1 << DOC_BITS) - 1)
-    hd = distinct((hashes[keep] & ~low) | doc[keep].astype(np.uint64))
-    h, d = hd >> np.uint64(DOC_BITS), (hd & low).astype(np.int64)
-    run_start = np.r_[0, np.flatnonzero(h[1:] != h[:-1]) + 1]
-    run_len = np.diff(np.r_[run_start, h.size])
-    df = run_len if weights is None or h.size == 0 else np.add.reduceat(weights[d], run_start)
-    ok = np.repeat(df <= MAX_DF, run_len)
-    h, d = h[ok], d[ok]
-    sizes = np.bincount(d, minlength=n)  # the informative samples: boilerplate is no evidence either way
-    found = []
-    for off in range(1, MAX_DF):
-        hit = np.flatnonzero(h[off:] == h[:-off])
-        if hit.size == 0:
-            break
-        found.append(_pair_keys(d[hit], d[hit + off], n))  # d is sorted within a run: d[hit] < d[hit+off]
-    if not found:
-        return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64), sizes
-    keys, counts = distinct_counts(np.concatenate(found))
-    return _pairs(keys, n), counts, sizes
+    h: np.ndarray
+    d: np.ndarray
+    sizes: np.ndarray
+
+    @classmethod
+    def of(cls, hashes: np.ndarray, bounds: np.ndarray, weights: np.ndarray | None = None) -> Samples:
+        n = len(bounds)
+        _check_count(n)
+        doc = np.repeat(np.arange(n), bounds[:, 1] - bounds[:, 0])
+        keep = (hashes % np.uint64(SAMPLE_EVERY)) == 0
+        # (hash, doc) pairs, distinct, sorted by hash then doc: one key, the hash's top 40 bits
+        # above the doc's 24
+        low = np.uint64((1 << DOC_BITS) - 1)
+        hd = distinct((hashes[keep] & ~low) | doc[keep].astype(np.uint64))
+        h, d = hd >> np.uint64(DOC_BITS), (hd & low).astype(np.int64)
+        run_start, run_len = _runs(h)
+        df = run_len if weights is None or h.size == 0 else np.add.reduceat(weights[d], run_start)
+        ok = np.repeat(df <= MAX_DF, run_len)
+        return cls(h[ok], d[ok], np.bincount(d[ok], minlength=n))
+
+    def pairs(self, touching: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(pairs (i < j) sharing sampled shingles, how many they share), from the index
+        shingle by shingle, vectorised by offset within each run. `touching` (a mask of the
+        texts) keeps the pairs with a member there, read from the runs that hold one: exact
+        counts still, since every shingle such a pair shares is in such a run."""
+        h, d, n = self.h, self.d, len(self.sizes)
+        if touching is not None and h.size:
+            start, length = _runs(h)
+            run = np.repeat(np.arange(start.size), length)
+            hit = np.zeros(start.size, dtype=bool)
+            hit[run[touching[d]]] = True
+            h, d = h[hit[run]], d[hit[run]]
+        found = []
+        for off in range(1, MAX_DF):
+            same = np.flatnonzero(h[off:] == h[:-off])
+            if same.size == 0:
+                break
+            found.append(_pair_keys(d[same], d[same + off], n))  # d is sorted within a run: d[same] < d[same+off]
+        if not found:
+            return np.zeros((0, 2), dtype=np.int64), np.zeros(0, dtype=np.int64)
+        keys, counts = distinct_counts(np.concatenate(found))
+        pairs = _pairs(keys, n)
+        if touching is not None:
+            near = touching[pairs[:, 0]] | touching[pairs[:, 1]]
+            pairs, counts = pairs[near], counts[near]
+        return pairs, counts
+
+
+def _runs(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, length) of each run of equal values in sorted `h`."""
+    start = np.r_[0, np.flatnonzero(h[1:] != h[:-1]) + 1] if h.size else np.zeros(0, dtype=np.int64)
+    return start, np.diff(np.r_[start, h.size])
 
 
 def _marks(n: int, members: Collection[int]) -> np.ndarray:
@@ -343,26 +381,32 @@ def contained(texts: Sequence[str], threshold: float, skip: Collection[tuple[int
     not a pair in `skip`. Sub-quadratic: a content-defined sample proposes, exact sets decide.
     `focus` keeps the results with a member among those indexes: every pair of a part that
     is in focus or is proposed with a whole in focus is still weighed, so its best is the same.
-    `weights`: as in `_sample_pairs`, for texts that stand for folded copies."""
+    `weights`: as in `Samples`, for texts that stand for folded copies."""
     if len(texts) < 2:
         return []
     hashes, bounds = shingles if shingles is not None else shingle_hashes(texts)
-    sets = sets or ShingleSets(hashes, bounds)
-    size = sets.size  # the part is the smaller set (exact, unlike the samples' sizes)
-    pairs, counts, samples = _sample_pairs(hashes, bounds, weights)
-    if focus is not None and len(pairs):
+    index = Samples.of(hashes, bounds, weights)
+    samples = index.sizes
+    if focus is None:
+        pairs, counts = index.pairs()
+    else:
+        # the parts weighed: the focus, and the smaller text of a pair with a focused whole;
+        # only the texts of their pairs need exact sets (when the caller has none for all)
         marked = _marks(len(texts), focus)
-        part_col = np.where(size[pairs[:, 0]] <= size[pairs[:, 1]], pairs[:, 0], pairs[:, 1])
-        whole_col = pairs[:, 0] + pairs[:, 1] - part_col
+        first, _ = index.pairs(marked)
+        part, whole = _part_whole(first, (sets or ShingleSets(hashes, bounds, distinct(first.ravel()))).size)
         parts = marked.copy()
-        parts[part_col[marked[whole_col]]] = True
-        keep = parts[part_col]
+        parts[part[marked[whole]]] = True
+        pairs, counts = index.pairs(parts)
+        sets = sets or ShingleSets(hashes, bounds, distinct(pairs.ravel()))
+        keep = parts[_part_whole(pairs, sets.size)[0]]
         pairs, counts = pairs[keep], counts[keep]
     if len(pairs) == 0:
         return []
+    sets = sets or ShingleSets(hashes, bounds)
+    size = sets.size  # the part is the smaller set (exact, unlike the samples' sizes)
     i, j = pairs[:, 0], pairs[:, 1]
-    part = np.where(size[i] <= size[j], i, j)
-    whole = i + j - part
+    part, whole = _part_whole(pairs, size)
     ok = (size[part] >= MIN_PART) & (counts >= threshold * 0.8 * samples[part])
     if skip:
         n = len(texts)
@@ -379,6 +423,13 @@ def contained(texts: Sequence[str], threshold: float, skip: Collection[tuple[int
     first = np.r_[True, part[pick][1:] != part[pick][:-1]] if pick.size else np.zeros(0, dtype=bool)
     best = {int(p): (int(w), float(sc)) for p, w, sc in zip(part[pick][first], whole[pick][first], score[pick][first])}
     return touching([(part, whole, score) for part, (whole, score) in sorted(best.items())], focus)
+
+
+def _part_whole(pairs: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(part, whole) of each pair: the smaller set is the part, the first text on a tie."""
+    i, j = pairs[:, 0], pairs[:, 1]
+    part = np.where(size[i] <= size[j], i, j)
+    return part, i + j - part
 
 
 def touching(found: list[tuple[int, int, float]], focus: Collection[int] | None) -> list[tuple[int, int, float]]:

@@ -55,20 +55,25 @@ class Scope:
     roots: list[Path] | None = None
     focus: set[Path] | None = None
     focus_resolved: set[Path] = field(default_factory=set)
+    kb_root: Path | None = None
     _dirs: dict[Path, Path] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, paths: Iterable[Path] | None, changed: Iterable[Path] | None) -> Scope:
+    def of(cls, paths: Iterable[Path] | None, changed: Iterable[Path] | None, kb_root: Path | None = None) -> Scope:
         roots = [norm(p) for p in paths] if paths is not None else None
         for root in roots or []:
             if not root.exists() and not root.is_symlink():
                 raise LintError(f"{root}: no such file or directory")
         focus = {norm(p) for p in changed} if changed is not None else None
-        return cls(roots, focus, {resolved(p) for p in focus} if focus is not None else set())
+        return cls(roots, focus, {resolved(p) for p in focus} if focus is not None else set(), kb_root)
 
     @cached_property
-    def _focus_names(self) -> frozenset[str]:
-        return frozenset(p.name for p in (self.focus or set()) | self.focus_resolved)
+    def focus_names(self) -> frozenset[str]:
+        """The names a changed file can go by in the KB: the changed files' own, and every
+        symlink's under `kb_root` (a symlink of another name may point at one). A file of
+        any other name is not a changed one, decided without resolving it."""
+        own = {p.name for p in (self.focus or set()) | self.focus_resolved}
+        return frozenset(own | symlink_names(self.kb_root) if self.kb_root is not None else own)
 
     @property
     def checker_focus(self) -> set[Path] | None:
@@ -78,15 +83,34 @@ class Scope:
     def contains(self, path: Path, refs: tuple[Path, ...] = ()) -> bool:
         if self.roots is None and self.focus is None:
             return True
-        if self.roots is None and self.focus is not None and path.name not in self._focus_names:
+        if self.roots is None and self.focus is not None and path.name not in self.focus_names:
             # normalising keeps the file's name: a file of another name is not a changed one
             return any(r in self.focus_resolved for r in refs)
         p = norm(path, self._dirs)
         if self.roots is not None and not any(p == r or r in p.parents for r in self.roots):
             return False
         if self.focus is not None:
-            return p in self.focus or p in self.focus_resolved or any(r in self.focus_resolved for r in refs)
+            return (p in self.focus or p in self.focus_resolved or any(r in self.focus_resolved for r in refs)
+                    or (os.path.islink(p) and resolved(p) in self.focus_resolved))
         return True
+
+
+def symlink_names(kb_root: Path) -> set[str]:
+    """The names of the symlinks under the KB's folders (where `load_kb` finds its files),
+    from one listing per folder: the directory entries' types, no `lstat` per file."""
+    out: set[str] = set()
+    stack = [os.path.join(str(kb_root), sub) for sub in ("articles", "runbooks")]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for e in entries:
+                    if e.is_symlink():
+                        out.add(e.name)
+                    elif e.is_dir():
+                        stack.append(e.path)
+        except OSError:
+            pass
+    return out
 
 
 def path_ignored(lc: LintConfig, config: Config, f: Finding) -> bool:

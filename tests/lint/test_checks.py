@@ -313,6 +313,20 @@ def test_changed_keeps_findings_about_changed_files(tmp_path: Path, lint_dir) ->
     assert result.files == 2  # the changed file, and the one linking into it
 
 
+def test_changed_follows_a_symlinked_article_to_its_file(tmp_path: Path, lint_dir) -> None:
+    """A changed file that the KB holds through a symlink of another name: the symlinked
+    article is the changed one (its findings are reported), and no other file is."""
+    kb_dir = tmp_path / "kb"
+    real = write_file(tmp_path, "elsewhere/real.md", article("alias", "[x](missing-page.md)\n"))
+    (kb_dir / "articles").mkdir(parents=True)
+    (kb_dir / "articles" / "alias.md").symlink_to(real)
+    write_file(kb_dir, "articles/other.md", article("other", "[y](also-missing.md)\n"))
+    _, result = lint_dir(kb_dir, changed=[real])
+    assert [(f.rel_path, f.code) for f in result.findings] == [("articles/alias.md", "KB401")]
+    _, result = lint_dir(kb_dir, changed=[kb_dir / "articles" / "other.md"])
+    assert [(f.rel_path, f.code) for f in result.findings] == [("articles/other.md", "KB401")]
+
+
 def test_sample_kb_lints_clean(sample_kb_path: Path, lint_dir) -> None:
     """Acceptance: the repository's sample KB has no findings on the reference date."""
     if not (sample_kb_path / "articles").is_dir():

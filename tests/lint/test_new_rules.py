@@ -180,6 +180,26 @@ def test_one_message_two_codes_is_reported_on_the_minority(tmp_path: Path, lint_
     assert result.findings[0].message.startswith("SAML-400: 'Signature validation failed' is given as SAML-401")
 
 
+def test_the_code_message_prefilter_misses_no_message() -> None:
+    """`may_have_code_message` runs the full pattern only on the lines of a colon after a
+    digit: times and steps are no message, a message on any line is found."""
+    from kbtool.lint.consistency import _CODE_MESSAGE_RE, is_code, may_have_code_message
+
+    assert not may_have_code_message("Restarted at 10:30 and at 11: noon.\nStep 2: open Settings.")
+    assert not may_have_code_message("SHA-256: the digest used here")  # a standard's name, no code
+    bodies = ["At 10:30 it failed.\nThen `SAML-401: Signature validation failed` came.",
+              "Error 0x80070005:  Access is denied\r\nnext line", "AADSTS50105 : The user is not assigned"]
+    for body in bodies:
+        assert may_have_code_message(body)
+        assert any(is_code(m.group(1)) for line in body.split("\n") for m in _CODE_MESSAGE_RE.finditer(line))
+    rng = random.Random(8)
+    pieces = ["SAML-401", "0x8007000E", "x", "12", ": ", ":", " ", "\n", "Signature failed", "`", "10:30", "AB-123"]
+    for _ in range(3000):
+        body = "".join(rng.choices(pieces, k=rng.randint(1, 12)))
+        full = any(is_code(m.group(1)) for line in body.split("\n") for m in _CODE_MESSAGE_RE.finditer(line))
+        assert may_have_code_message(body) or not full, body
+
+
 def test_consistent_codes_are_quiet(tmp_path: Path, lint_dir) -> None:
     write_article(tmp_path, "a", body="`SAML-401: Response is not yet valid` and `SAML-401: Assertion has expired`.")
     write_article(tmp_path, "b", body="`SAML-401: Response is not yet valid` again, SHA-256 and ISO-8601 too.")

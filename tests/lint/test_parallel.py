@@ -169,13 +169,13 @@ def test_no_worker_outlives_a_failing_parent(fixture_kb: Path, tmp_path: Path) -
                 time.sleep(0.05)
             real_lines(ctx, a)
 
-        def near(ctx, live):
+        def near(self):
             if os.getpid() == parent:
                 time.sleep(0.3)
                 raise KeyboardInterrupt
 
         checks.check_lines = lines
-        checks.check_near_duplicates = near
+        checks.NearDuplicates.check = near
         try:
             lint(2)
             out["interrupted"] = False
@@ -216,3 +216,71 @@ def test_findings_are_plain_data_on_the_wire() -> None:
     assert part.findings == [] and part.wire[0][0] == 0 and part.wire[0][7] == (1, Path("/x"))
     back = part.unpacked([Path("/kb/a.md"), Path("/kb/b.md")]).findings
     assert back == [f]
+
+
+_SHARED_SHINGLING = """
+from kbtool.lint import cache
+
+parallel.MIN_ARTICLES = 10  # the fixture KB counts as big: a full per-article pass would fork
+cache.MIN_SPLIT = 10
+real_compute = cache._compute
+shingled_by = log.with_name("shingled")
+
+
+def logged_compute(texts, ordered):
+    with shingled_by.open("a") as fh:
+        fh.write(f"{os.getpid()} {len(texts)}\\n")
+    return real_compute(texts, ordered)
+
+
+cache._compute = logged_compute
+kb = load_kb(kb_dir)
+changed = [a.path for a in kb.articles if "kb501" in a.path.name][:1]
+"""
+
+
+def test_changed_shares_the_shingling_with_a_forked_child(fixture_kb: Path, tmp_path: Path) -> None:
+    """`--changed` checks a few files, so a free core shingles most of the KB's texts
+    meanwhile: the same findings, with or without a cache, as shingling in one process."""
+    out, _, _ = scenario(_SHARED_SHINGLING + textwrap.dedent("""
+    out["same"] = []
+    for cache_dir in (None, empty / "cache", empty / "cache"):  # none, a cold cache, a warm one
+        shingled_by.unlink(missing_ok=True)
+        one = run_lint(kb, cfg, today=date(2026, 11, 23), changed=changed, jobs=1)
+        alone = shingled_by.read_text().split()
+        shingled_by.unlink()
+        two = run_lint(kb, cfg, today=date(2026, 11, 23), changed=changed, cache_dir=cache_dir)
+        out["same"].append(rows(one) == rows(two) and bool(two.findings))
+        out.setdefault("pids", []).append(sorted({line.split()[0] for line in shingled_by.read_text().splitlines()}))
+        out.setdefault("alone", []).append(len(set(alone[0::2])))
+    """), fixture_kb, tmp_path)
+    assert out["same"] == [True, True, True]
+    assert [len(p) for p in out["pids"][:2]] == [2, 2] and out["alone"] == [1, 1, 1]
+    assert len(out["pids"][2]) == 1  # warm: nothing new to shingle, no child
+
+
+def test_a_failed_changed_run_leaves_no_shingling_child(fixture_kb: Path, tmp_path: Path) -> None:
+    out, _, _ = scenario(_SHARED_SHINGLING + textwrap.dedent("""
+    import time
+
+    def slow_compute(texts, ordered):
+        got = logged_compute(texts, ordered)
+        if os.getpid() != parent:
+            time.sleep(2)  # still at it when the parent fails
+        return got
+
+    def failing(ctx, a):
+        time.sleep(0.5)  # the child is under way
+        raise KeyboardInterrupt
+
+    cache._compute = slow_compute
+    checks.check_lines = failing
+    try:
+        run_lint(kb, cfg, today=date(2026, 11, 23), changed=changed)
+        out["interrupted"] = False
+    except KeyboardInterrupt:
+        out["interrupted"] = True
+    out["children"] = len(multiprocessing.active_children())
+    out["forked"] = len({line.split()[0] for line in shingled_by.read_text().splitlines()}) == 1
+    """), fixture_kb, tmp_path)
+    assert out == {"threads": 1, "interrupted": True, "children": 0, "forked": True}
