@@ -31,6 +31,11 @@ log = logging.getLogger("kbtool.api")
 # A job builds one event (redaction included) on the writer thread; None: nothing to store.
 Job = Callable[[Recorder], Event | None]
 BATCH_MAX = 256  # events written in one transaction at most
+# After the first job of a batch the writer waits this long for more: under load one wake-up
+# and one commit then serve a few dozen answers instead of each paying its own (a commit is
+# ~1 ms, and a thread woken per answer contends with the event loop for the GIL). An event
+# reaches the store this much later, which nothing reading it notices.
+LINGER = 0.05
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class EventWriter:
     def _run(self) -> None:
         while True:
             jobs = [self._queue.get()]
+            time.sleep(LINGER)
             while len(jobs) < BATCH_MAX:  # what queued up meanwhile: one commit per batch under load
                 try:
                     jobs.append(self._queue.get_nowait())

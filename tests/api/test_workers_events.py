@@ -79,3 +79,56 @@ def test_a_stopping_server_writes_what_it_had_queued(api_cfg: Config, tmp_path: 
     # but in a real server the process exits there
     ids = sorted(e.ticket_id for e in open_store(db).suggest_events())
     assert ids == sorted(f"Q-{k}" for k in range(30))
+
+
+def _serve(cfg: Config, db: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {**os.environ, "KBTOOL_DB": str(db)}
+    env.pop("KBTOOL_API_TOKEN", None)
+    env.pop("KBTOOL_EVENTS", None)
+    port = free_port()
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen([*kbtool_command(), "serve", "--port", str(port)], cwd=cfg.root, env=env,
+                                stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_up(url, proc, log)
+    return proc, url
+
+
+def test_kill_9_loses_at_most_the_events_in_flight(tmp_path: Path) -> None:
+    """SIGKILL (no lifespan, no drain): every event the store had committed survives, the
+    answers still queued are the only loss, no event is left without its suggestions, and a
+    new server goes on recording into the same store."""
+    import sqlite3
+
+    cfg = make_project(tmp_path / "project")
+    db, log = tmp_path / "events.db", tmp_path / "serve.log"
+    proc, url = _serve(cfg, db, log)
+    try:
+        with httpx.Client(base_url=url, timeout=20) as client:
+            for k in range(30):
+                assert client.post("/v1/suggest", json={"subject": "SAML-403", "ticket_id": f"C-{k}"}).status_code == 200
+            deadline = time.monotonic() + 20
+            while client.get("/healthz").json()["events"]["recorded"] < 30:  # committed
+                assert time.monotonic() < deadline, "the writer never caught up"
+                time.sleep(0.05)
+            for k in range(20):
+                assert client.post("/v1/suggest", json={"subject": "SAML-403", "ticket_id": f"F-{k}"}).status_code == 200
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        stop(proc)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        orphans = conn.execute("SELECT count(*) FROM suggest_events e WHERE NOT abstained AND NOT EXISTS "
+                               "(SELECT 1 FROM suggestion_items i WHERE i.event_id = e.event_id)").fetchone()[0]
+    assert orphans == 0
+    ids = [e.ticket_id for e in open_store(db).suggest_events()]
+    assert sorted(i for i in ids if i.startswith("C-")) == sorted(f"C-{k}" for k in range(30))  # committed: kept
+    assert len(ids) == len(set(ids)) and len(ids) <= 50
+    proc, url = _serve(cfg, db, log)  # the same store after the crash: recording goes on
+    try:
+        assert httpx.post(f"{url}/v1/suggest", json={"subject": "SAML-403", "ticket_id": "after"}, timeout=20).status_code == 200
+    finally:
+        stop(proc, signal.SIGTERM)
+    assert "after" in {e.ticket_id for e in open_store(db).suggest_events()}
+    assert "Traceback" not in log.read_text(errors="replace")
