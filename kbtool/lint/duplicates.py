@@ -54,14 +54,17 @@ def _mix(x: np.ndarray) -> np.ndarray:
 def distinct(x: np.ndarray) -> np.ndarray:
     """The sorted distinct values of a 1-D array: `np.unique` by sort and mask, which numpy
     2's hash-based `np.unique` is ~50x slower than on millions of well-mixed uint64 keys.
-    An array already in order (a cache's shingle sets) skips the sort: one linear check."""
-    s = x if x.size < 2 or bool((x[1:] >= x[:-1]).all()) else np.sort(x)
+    An array already in order (a cache's shingle sets) skips the sort: one linear check.
+    The sort is numpy's stable one (timsort for 64-bit keys): the keys lint sorts come in
+    runs (a text's shingles, each text's number above them), which it merges in linear time,
+    twice as fast as the default introsort on 10,000 texts' shingle sets."""
+    s = x if x.size < 2 or bool((x[1:] >= x[:-1]).all()) else np.sort(x, kind="stable")
     return s[np.r_[True, s[1:] != s[:-1]]] if s.size else s
 
 
 def distinct_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sorted distinct values, how often each occurs), like `np.unique(x, return_counts=True)`."""
-    s = np.sort(x)
+    s = np.sort(x, kind="stable")  # as in `distinct`
     if s.size == 0:
         return s, np.zeros(0, dtype=np.int64)
     starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
