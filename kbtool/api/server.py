@@ -3,7 +3,7 @@
 uvicorn only times out idle keep-alive connections; a client that opens a connection and sends
 its first request's headers one byte a second (slowloris) holds it forever, until the process
 runs out of file descriptors and good callers are refused. `HeaderTimeoutH11Protocol` closes a
-connection whose first request has not arrived within `header_timeout` seconds, and
+connection whose request head has not arrived within `header_timeout` seconds, and
 `limit_concurrency` turns the overflow into fast 503s instead of starvation.
 """
 
@@ -29,21 +29,41 @@ MAX_HEADER_BYTES = 16 * 1024  # h11 refuses larger request heads (431/400) inste
 
 
 class HeaderTimeoutH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, plus a deadline for the first request's headers (see module doc)."""
+    """uvicorn's h11 protocol, plus a deadline for each request's head (see module doc): the
+    first one's from the connection's start, a later one's on a kept-alive connection from its
+    first byte (uvicorn cancels its keep-alive timer on that byte, so a client could otherwise
+    answer one request quickly and then dribble the next forever). An idle kept-alive
+    connection is left to uvicorn's keep-alive timeout."""
 
     header_timeout = HEADER_TIMEOUT
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._header_deadline = self.loop.call_later(self.header_timeout, self._drop_if_no_request)
+        self._answered: object = None  # the last request answered on this connection (None: none yet)
+        self._header_deadline: asyncio.TimerHandle | None = self.loop.call_later(
+            self.header_timeout, self._drop_if_no_request)
+
+    def data_received(self, data: bytes) -> None:
+        if self._header_deadline is None and self._answered is not None and self.cycle is self._answered:
+            self._header_deadline = self.loop.call_later(self.header_timeout, self._drop_if_no_request)
+        super().data_received(data)
+
+    def on_response_complete(self) -> None:
+        self._answered = self.cycle
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+        super().on_response_complete()
 
     def _drop_if_no_request(self) -> None:
-        # `cycle` is set as soon as h11 has parsed a complete request head.
-        if self.cycle is None and not self.transport.is_closing():
+        # `cycle` is a new one as soon as h11 has parsed a complete request head
+        self._header_deadline = None
+        if (self.cycle is None or self.cycle is self._answered) and not self.transport.is_closing():
             self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._header_deadline.cancel()
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
         super().connection_lost(exc)
 
 
