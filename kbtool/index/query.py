@@ -3,6 +3,7 @@ plain-word path, and the routing of everything else to Whoosh (`Snapshot`)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import pickle
@@ -26,6 +27,7 @@ from .bm25 import BM25_B, BM25_K1, BM25View, CompiledBM25F
 from .forward import FORWARD, SEARCH_FIELDS, Forward, load_search
 from .highlight import MarkerFormatter, fragment, fragmenter, highlight_terms
 from .schema import BOOSTS, STEMMED_FIELDS, analyze
+from .scoring import VisibleBM25F
 from .store import IndexProblem, Manifest, current_build
 
 if TYPE_CHECKING:
@@ -297,6 +299,7 @@ class PlainWords:
         self.bm25 = CompiledBM25F(doc, fld, term, count, lengths, len(vocab), [BOOSTS[f] for f in SEARCH_FIELDS],
                                   BM25_K1, BM25_B, model="whoosh")
         self._arrays = (doc, fld, term, count, lengths)
+        self.lengths = lengths  # (document, SEARCH_FIELDS) exact field lengths
         self._views: dict[tuple[object, ...], BM25View] = {}
         self.term_ids = {t: i for i, t in enumerate(vocab)}
         self.field_no = {name: i for i, name in enumerate(SEARCH_FIELDS)}
@@ -512,6 +515,7 @@ class Snapshot:
         self._schema = self._searcher.schema  # (FileIndex.schema re-reads the TOC from disk on every access)
         self._parser = make_parser(self._schema)
         self._filters: dict[tuple[object, ...], set[int] | None] = {}
+        self._weightings: dict[tuple[object, ...], VisibleBM25F] = {}
         self._lock = threading.RLock()
         self._emb: semantic_mod.Embeddings | None = None
 
@@ -590,7 +594,9 @@ class Snapshot:
         collector = collectors.TopCollector(limit=limit, usequality=False)
         if allow is not None:
             collector = collectors.FilterCollector(collector, allow=allow)
-        s.search_with_collector(_or_matchers_by_index(q, s.doc_count_all()), collector)
+        view = public_filters(filters)  # a public search: scored from the public documents alone
+        with self._weighting(view).applied(s) if view is not None else contextlib.nullcontext():
+            s.search_with_collector(_or_matchers_by_index(q, s.doc_count_all()), collector)
         results = collector.results()
         total = len(results)
         terms = highlight_terms(q, s.reader())
@@ -680,6 +686,20 @@ class Snapshot:
                 raise IndexProblem(f"embeddings in {self.build} are unreadable ({e}). "
                                    "Run `kbtool index --rebuild`.") from None
         return self._emb
+
+    def _weighting(self, view: Filters) -> VisibleBM25F:
+        """Whoosh's BM25F with `view`'s statistics (cached per view: the build never changes)."""
+        key = ("weighting", *view.key())
+        got = self._weightings.get(key)
+        if got is None:
+            plain = self.plain_words()  # the exact field lengths, as the compiled path averages them
+            mask = plain.mask(view)
+            lengths = plain.lengths if mask is None else plain.lengths[mask]
+            avg = lengths.sum(axis=0, dtype=np.float64) / (len(lengths) or 1)
+            got = self._weightings[key] = VisibleBM25F(
+                self._allowed(view) or set(), self._searcher.doc_count_all(), B=BM25_B, K1=BM25_K1,
+                avgfl={name: float(avg[i]) or 1.0 for i, name in enumerate(SEARCH_FIELDS)})
+        return got
 
     def _visible(self, f: Filters) -> set[int] | None:
         """Document numbers a caller under `f` may learn about (None: all): the public ones
