@@ -4,6 +4,7 @@
 - `schema`: the Whoosh schema, its analysers and the document of an article;
 - `forward`: the forward index file (analysed term counts, for suggest and search);
 - `bm25`: the compiled BM25F scorer (suggest, and plain-word search);
+- `scoring`: Whoosh's BM25F over an audience's view (public searches Whoosh scores itself);
 - `query`: searching a build (`Snapshot`): parsing, filters, did-you-mean, routing;
 - `highlight`: the highlighted fragments of hits;
 - `writer`: Whoosh's segment writer with less Python per posting (the same files);
