@@ -101,8 +101,10 @@ def _engine(cfg: Config, kb: Path | None, index_dir: Path | None, use_model: boo
 
 def _small(kb: Path) -> bool:
     """Whether the KB has at most SMALL_KB Markdown files (counted without parsing; stops early)."""
+    from ..content import CONTENT_DIRS
+
     n = 0
-    for sub in ("articles", "runbooks"):
+    for sub in CONTENT_DIRS:
         for _ in (kb / sub).rglob("*.md") if (kb / sub).is_dir() else ():
             n += 1
             if n > SMALL_KB:

@@ -9,7 +9,7 @@ Markdown scanner) about fences, headings, slugs, links and plain text.
 - `markdown`: `fence_mask`, `iter_prose_lines`, `parse_structure`, `heading_slug`, `plain_text`, `clip`, ...
 """
 
-from .loader import decode, discover, legacy_page_file, legacy_url_path, load_article, load_kb, parse_date
+from .loader import CONTENT_DIRS, decode, discover, legacy_page_file, legacy_url_path, load_article, load_kb, parse_date
 from .markdown import (
     INLINE_CODE_RE,
     LINK_RE,
@@ -70,6 +70,7 @@ from .model import (
 )
 
 __all__ = [
+    "CONTENT_DIRS",
     "ALLOWED", "BAD_DATE", "BAD_ID", "BAD_VALUE", "DATE_FIELDS", "DUPLICATE_ID", "DUPLICATE_KEY", "EMPTY_OR_HUGE",
     "ENCODING", "ID_RE", "INLINE_CODE_RE", "INVALID_YAML", "ISO_DATE_RE", "KB", "KNOWN_FIELDS", "LINK_RE",
     "LIST_FIELDS", "MAX_FILE_BYTES", "MISSING_FIELD", "NOT_A_MAPPING", "NO_FRONT_MATTER", "NUMBERED_STEP_RE", "PAGE_RELATED_ANCHOR", "PAGE_TITLE_ANCHOR",

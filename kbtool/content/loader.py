@@ -411,6 +411,9 @@ def load_article(path: Path, kb_root: Path) -> tuple[Article | None, list[Diagno
     return article, p.items
 
 
+CONTENT_DIRS = ("articles", "runbooks")  # the folders of a KB that hold its Markdown files
+
+
 def discover(kb_root: Path) -> tuple[list[Path], list[Diagnostic]]:
     """Markdown files under `articles/` and `runbooks/`, sorted; broken and looping symlinks reported.
 
@@ -419,7 +422,7 @@ def discover(kb_root: Path) -> tuple[list[Path], list[Diagnostic]]:
     """
     found: list[str] = []
     problems: list[Diagnostic] = []
-    for sub in ("articles", "runbooks"):
+    for sub in CONTENT_DIRS:
         top = os.path.join(str(kb_root), sub)
         if not os.path.isdir(top):
             continue

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..content import NUMBERED_STEP_RE, fence_blocks, mask_inline_code, parse_structure
+from ..content import CONTENT_DIRS, NUMBERED_STEP_RE, fence_blocks, mask_inline_code, parse_structure
 from ..content import clip as clip_text
 
 DEFAULT_OWNER = "support"
@@ -431,7 +431,7 @@ def write_article(dest_file: Path, text: str, force: bool) -> bool:
 def existing_ids(dest: Path) -> dict[str, Path]:
     """Ids (file stems) already used in DEST's articles/ and runbooks/."""
     out: dict[str, Path] = {}
-    for sub in ("articles", "runbooks"):
+    for sub in CONTENT_DIRS:
         top = dest / sub
         if top.is_dir():
             for p in sorted(top.rglob("*.md")):

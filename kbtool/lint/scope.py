@@ -12,6 +12,7 @@ from operator import attrgetter
 from pathlib import Path, PurePosixPath
 
 from ..config import Config, LintConfig
+from ..content import CONTENT_DIRS
 from .result import Finding, LintError
 from .rules import matches
 
@@ -99,7 +100,7 @@ def symlink_names(kb_root: Path) -> set[str]:
     """The names of the symlinks under the KB's folders (where `load_kb` finds its files),
     from one listing per folder: the directory entries' types, no `lstat` per file."""
     out: set[str] = set()
-    stack = [os.path.join(str(kb_root), sub) for sub in ("articles", "runbooks")]
+    stack = [os.path.join(str(kb_root), sub) for sub in CONTENT_DIRS]
     while stack:
         try:
             with os.scandir(stack.pop()) as entries:
