@@ -214,7 +214,7 @@ class SensitiveScanner:
         self._ipv4(s, digits)
         if "0000 0000" in digits or "0000-0000" in digits or "0" * 13 in digits:
             self._cards(s)
-        if "+" in text or "(" in text:
+        if "+0" in digits or "(000)" in digits:  # where `+` and a digit, or `(NNN)`, stand: a phone can start
             self._phones(s)
         self._ibans(s, digits)
         s.found.sort(key=lambda x: x[1])

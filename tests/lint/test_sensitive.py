@@ -226,3 +226,17 @@ def test_assignment_prefilter_never_hides_a_finding(scanner: SensitiveScanner, m
     monkeypatch.setattr(sensitive, "_root_before_separator", lambda lower: True)
     assert [[h for h in scanner.scan(t) if h[0] == "KB604"] for t in texts] == filtered
     assert sum(map(bool, filtered)) > 100  # the texts do hold findings
+
+
+def test_the_phone_gate_skips_no_phone() -> None:
+    """`scan` runs the phone pattern only where the shaped text has `+0` or `(000)`: every
+    place the pattern can match has one."""
+    from kbtool.lint.sensitive import _PHONE_RE
+
+    rng = random.Random(4)
+    pieces = ["+", "(", ")", "1", "0", "555", "-", " ", ".", "4", "(415)", "+44", "x", "é", "\n", "123-4567"]
+    for _ in range(5000):
+        body = "".join(rng.choices(pieces, k=rng.randint(1, 14)))
+        if _PHONE_RE.search(body):
+            shaped = shape(body)
+            assert "+0" in shaped or "(000)" in shaped, body
