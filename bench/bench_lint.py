@@ -78,7 +78,8 @@ def officedocs_kb(work: Path) -> Path:
 
 def replicated_kb(src: Path, dest: Path, copies: int) -> Path:
     """`copies` renamed copies of the 10k KB (ids, links and references prefixed `rN-`):
-    real text at 50k, since `build_big_kb` repeats ids past eight variants per article."""
+    real text at 50k with the 10k's findings in five copies (`build_big_kb` at 50,000 would
+    be twenty variants of each OfficeDocs article, a KB of a different shape)."""
     kb = dest / "kb"
     marker = dest / "copies.txt"
     if marker.is_file() and marker.read_text() == f"{src} {copies}":

@@ -50,7 +50,7 @@ os.environ.setdefault("KBTOOL_SEMANTIC", "0")  # lexical figures here; bench/ben
 SHARED = REPO.parent / "shared"
 OFFICEDOCS = SHARED / "data" / "officedocs-support"
 OUT = REPO / "bench" / "out"
-GEN_VERSION = 3
+GEN_VERSION = 4
 
 from kbtool.config import load_config  # noqa: E402
 from kbtool.content import load_kb  # noqa: E402
@@ -146,7 +146,7 @@ def build_big_kb(root: Path, n: int = 10_000, seed: int = 7) -> Path:
     k = 0
     while k < n:
         src = sources[(k // 4) % len(sources)]
-        v = k % 4 if k < 4 * len(sources) else (k % 4 + 4)
+        v = k % 4 + 4 * (k // (4 * len(sources)))  # v0-v3 per source, then v4-v7, v8-v11, ...: ids never repeat
         fam = f"f{(k // 4) % len(sources):05d}"
         doc_id = f"od-{fam[1:]}-v{v}"
         title, summary, body = _variant(src, v % 4, rng)
