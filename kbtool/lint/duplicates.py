@@ -65,10 +65,8 @@ def distinct(x: np.ndarray) -> np.ndarray:
 def distinct_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(sorted distinct values, how often each occurs), like `np.unique(x, return_counts=True)`."""
     s = np.sort(x, kind="stable")  # as in `distinct`
-    if s.size == 0:
-        return s, np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
-    return s[starts], np.diff(np.r_[starts, s.size])
+    starts, counts = _runs(s)
+    return s[starts], counts
 
 
 def choose_bands(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
@@ -155,8 +153,7 @@ def _bucket_pairs(members: np.ndarray, keys: np.ndarray) -> list[np.ndarray]:
             break
         out.append(np.stack([members[hit], members[hit + d]], axis=1))
     if len(out) == MAX_BUCKET_PAIRS - 1:  # some bucket is at least that big
-        starts = np.r_[0, np.flatnonzero(keys[1:] != keys[:-1]) + 1]
-        lengths = np.diff(np.r_[starts, keys.size])
+        starts, lengths = _runs(keys)
         for s, n in zip(starts[lengths > MAX_BUCKET_PAIRS].tolist(), lengths[lengths > MAX_BUCKET_PAIRS].tolist()):
             group = members[s:s + n]
             for h in group[:4]:
