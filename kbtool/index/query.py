@@ -299,7 +299,6 @@ class PlainWords:
         self.bm25 = CompiledBM25F(doc, fld, term, count, lengths, len(vocab), [BOOSTS[f] for f in SEARCH_FIELDS],
                                   BM25_K1, BM25_B, model="whoosh")
         self._arrays = (doc, fld, term, count, lengths)
-        self.lengths = lengths  # (document, SEARCH_FIELDS) exact field lengths
         self._views: dict[tuple[object, ...], BM25View] = {}
         self.term_ids = {t: i for i, t in enumerate(vocab)}
         self.field_no = {name: i for i, name in enumerate(SEARCH_FIELDS)}
@@ -312,6 +311,11 @@ class PlainWords:
         self.tags = [frozenset(m[5]) for m in meta]
         self._masks: dict[tuple[object, ...], np.ndarray | None] = {}
         self._row_of_docnum: np.ndarray | None = None
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """(document, SEARCH_FIELDS) exact field lengths, as the forward index holds them."""
+        return self._arrays[4]
 
     def rows_of_docnums(self, searcher: Searcher) -> np.ndarray:
         """The row of every Whoosh document number (-1: a deleted document), built on first use.
